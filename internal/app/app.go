@@ -1,0 +1,250 @@
+// Package app wires Steady together: it is the one place that opens the
+// database, builds the services, the API and the UI, and starts and stops
+// them (New / Start / Stop).
+package app
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/steadyhq/steady/internal/api"
+	"github.com/steadyhq/steady/internal/audit"
+	"github.com/steadyhq/steady/internal/demo"
+	"github.com/steadyhq/steady/internal/iam"
+	"github.com/steadyhq/steady/internal/platform/clock"
+	"github.com/steadyhq/steady/internal/platform/db"
+	"github.com/steadyhq/steady/internal/platform/httpx"
+	"github.com/steadyhq/steady/internal/platform/obs"
+	"github.com/steadyhq/steady/internal/web"
+)
+
+// Version is set at build time with -ldflags "-X …/internal/app.Version=…".
+var Version = "dev"
+
+// Env is what the process gives the app besides its options.
+type Env struct {
+	Clock  clock.Clock // nil means the real clock
+	Log    *slog.Logger
+	Stderr io.Writer // where first-start credentials are shown
+}
+
+// App is a configured Steady server.
+type App struct {
+	Opts    Options
+	DB      *db.DB
+	IAM     *iam.Service
+	Audit   *audit.Log
+	API     *api.Server
+	Web     *web.Server
+	Metrics *obs.Metrics
+	Tracing *obs.Tracing
+	Log     *slog.Logger
+	Clock   clock.Clock
+	// Bootstrap holds the first admin's credentials when New created the database.
+	Bootstrap *iam.BootstrapResult
+
+	handler http.Handler
+	unlock  func()
+	srv     *http.Server
+	ln      net.Listener
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+}
+
+// New opens the database, applies migrations, creates the first admin on a new
+// database, seeds the demo organisation when asked, and builds the handlers.
+func New(ctx context.Context, o Options, env Env) (_ *App, err error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	a := &App{Opts: o, Clock: env.Clock, Log: env.Log}
+	if a.Clock == nil {
+		a.Clock = clock.Real{}
+	}
+	if a.Log == nil {
+		a.Log = obs.NewLogger(io.Discard, "error")
+	}
+	defer func() {
+		if err != nil {
+			a.close()
+		}
+	}()
+	if o.DatabaseURL == "" {
+		if a.unlock, err = db.LockDir(o.DataDir); err != nil {
+			return nil, fmt.Errorf("data directory %s: %w", o.DataDir, err)
+		}
+	}
+	a.DB, err = db.Open(ctx, db.Config{URL: o.DatabaseURL, DataDir: o.DataDir, Synchronous: o.Synchronous, MaxConns: o.MaxDBConns})
+	if err != nil {
+		return nil, err
+	}
+	mig, err := a.DB.Migrate(ctx, a.Clock.Now())
+	if err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	a.Audit = &audit.Log{DB: a.DB, Clock: a.Clock}
+	a.IAM = iam.New(a.DB, a.Audit, a.Clock)
+	if mig.Fresh {
+		res, err := a.IAM.BootstrapAdmin(ctx, iam.Bootstrap{Email: o.BootstrapEmail, Password: o.BootstrapPassword, Token: o.BootstrapToken})
+		if err != nil {
+			return nil, fmt.Errorf("create the first admin: %w", err)
+		}
+		a.Bootstrap = &res
+		showBootstrap(env.Stderr, res)
+	}
+	if o.Demo {
+		seeded, err := demo.Seed(ctx, a.DB, a.IAM)
+		if err != nil {
+			return nil, fmt.Errorf("seed demo data: %w", err)
+		}
+		if seeded && env.Stderr != nil {
+			fmt.Fprintf(env.Stderr, "Demo organisation created: sign in as %s with password %q (every demo user has it).\n",
+				demo.AdminEmail, demo.Password)
+		}
+	}
+
+	a.Metrics = obs.NewMetrics(Version)
+	a.Metrics.WatchDB("write", a.DB.W)
+	if a.DB.R != a.DB.W {
+		a.Metrics.WatchDB("read", a.DB.R)
+	}
+	if a.Tracing, err = obs.NewTracing(ctx, o.OTLPEndpoint, Version); err != nil {
+		return nil, fmt.Errorf("tracing: %w", err)
+	}
+	a.API = &api.Server{DB: a.DB, IAM: a.IAM, Audit: a.Audit, Clock: a.Clock, Log: a.Log, Metrics: a.Metrics, Version: Version}
+	a.Web, err = web.New(web.Deps{IAM: a.IAM, Audit: a.Audit, Clock: a.Clock, Log: a.Log, Version: Version,
+		SecureCookies: o.TLSCert != "" || strings.HasPrefix(o.PublicURL, "https://")})
+	if err != nil {
+		return nil, fmt.Errorf("web UI: %w", err)
+	}
+	mux := http.NewServeMux()
+	a.API.Register(mux)
+	a.Web.Register(mux)
+	a.handler = httpx.Observe(mux, a.Log, a.Metrics, a.Tracing)
+	return a, nil
+}
+
+func showBootstrap(w io.Writer, r iam.BootstrapResult) {
+	if w == nil {
+		return
+	}
+	fmt.Fprintf(w, "New database: created the first admin %s.\n", r.User.Email)
+	if r.GeneratedPassword {
+		fmt.Fprintf(w, "  UI password (shown once, change it after signing in): %s\n", r.Password)
+	}
+	if r.GeneratedToken {
+		fmt.Fprintf(w, "  Admin API token (shown once): %s\n", r.Token)
+	}
+}
+
+// Handler is the whole HTTP interface: API, UI, health and metrics.
+func (a *App) Handler() http.Handler { return a.handler }
+
+// Addr is the address the server listens on, after Start.
+func (a *App) Addr() string {
+	if a.ln == nil {
+		return ""
+	}
+	return a.ln.Addr().String()
+}
+
+// Start listens and serves in the background, and starts the housekeeping jobs.
+func (a *App) Start(ctx context.Context) error {
+	ln, err := net.Listen("tcp", a.Opts.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", a.Opts.Listen, err)
+	}
+	a.ln = ln
+	a.srv = &http.Server{
+		Handler:           a.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
+	}
+	if a.Opts.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(a.Opts.TLSCert, a.Opts.TLSKey)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("TLS certificate: %w", err)
+		}
+		a.srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		a.ln = tls.NewListener(ln, a.srv.TLSConfig)
+	}
+	jctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	a.cancel = cancel
+	a.wg.Add(2)
+	go func() {
+		defer a.wg.Done()
+		if err := a.srv.Serve(a.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.Log.Error("serve", "error", err)
+		}
+	}()
+	go func() {
+		defer a.wg.Done()
+		a.housekeeping(jctx)
+	}()
+	a.Log.Info("steady started", "addr", a.Addr(), "database", a.DB.Dialect, "version", Version)
+	return nil
+}
+
+// housekeeping removes ended sessions and expired idempotency keys.
+func (a *App) housekeeping(ctx context.Context) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		if _, err := a.IAM.PruneSessions(ctx); err != nil && ctx.Err() == nil {
+			a.Log.Warn("prune sessions", "error", err)
+		}
+		if err := a.API.PruneIdempotencyKeys(ctx); err != nil && ctx.Err() == nil {
+			a.Log.Warn("prune idempotency keys", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Stop stops accepting connections, lets requests in flight finish (until ctx
+// ends), stops the jobs and closes the database.
+func (a *App) Stop(ctx context.Context) error {
+	var err error
+	if a.srv != nil {
+		err = a.srv.Shutdown(ctx)
+	}
+	if a.cancel != nil {
+		a.cancel()
+	}
+	a.wg.Wait()
+	if a.Tracing != nil {
+		err = errors.Join(err, a.Tracing.Shutdown(ctx))
+	}
+	a.Log.Info("steady stopped")
+	return errors.Join(err, a.close())
+}
+
+func (a *App) close() error {
+	var err error
+	if a.DB != nil {
+		err = a.DB.Close()
+		a.DB = nil
+	}
+	if a.unlock != nil {
+		a.unlock()
+		a.unlock = nil
+	}
+	return err
+}

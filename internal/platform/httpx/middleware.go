@@ -1,0 +1,128 @@
+package httpx
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"runtime/debug"
+	"strconv"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/steadyhq/steady/internal/platform/errs"
+	"github.com/steadyhq/steady/internal/platform/ids"
+	"github.com/steadyhq/steady/internal/platform/obs"
+	"github.com/steadyhq/steady/internal/platform/reqctx"
+)
+
+// RequestIDHeader carries the request id in and out.
+const RequestIDHeader = "X-Request-Id"
+
+var goodRequestID = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+// StatusWriter remembers the status code and size of a response.
+type StatusWriter struct {
+	http.ResponseWriter
+	Status int
+	Bytes  int64
+}
+
+func (w *StatusWriter) WriteHeader(code int) {
+	if w.Status == 0 {
+		w.Status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *StatusWriter) Write(b []byte) (int, error) {
+	if w.Status == 0 {
+		w.Status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.Bytes += int64(n)
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *StatusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Observe wraps the whole server: it gives each request an id (or keeps a sane
+// incoming one), recovers panics into a 500 problem, logs the request, counts
+// it by route pattern and traces it when tracing is on.
+func Observe(next http.Handler, log *slog.Logger, m *obs.Metrics, t *obs.Tracing) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := r.Header.Get(RequestIDHeader)
+		if !goodRequestID.MatchString(id) {
+			id = ids.RequestID()
+		}
+		w.Header().Set(RequestIDHeader, id)
+		ctx := reqctx.WithRequestID(r.Context(), id)
+		var span trace.Span
+		if t.Enabled {
+			ctx = t.Propagator.Extract(ctx, propagation.HeaderCarrier(r.Header))
+			ctx, span = t.Tracer.Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindServer))
+		}
+		r = r.WithContext(ctx)
+		sw := &StatusWriter{ResponseWriter: w}
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				log.Error("panic", "request_id", id, "panic", p, "stack", string(debug.Stack()))
+				if sw.Status == 0 {
+					WriteProblem(sw, ProblemFor(ctx, &errs.Error{Kind: errs.KindInternal}, r.URL.Path))
+				}
+			}
+			route := r.Pattern
+			if route == "" {
+				route = "unmatched"
+			}
+			if sw.Status == 0 {
+				sw.Status = http.StatusOK
+			}
+			d := time.Since(start)
+			m.HTTPRequests.WithLabelValues(route, r.Method, strconv.Itoa(sw.Status)).Inc()
+			m.HTTPDuration.WithLabelValues(route, r.Method).Observe(d.Seconds())
+			if span != nil {
+				span.SetName(r.Method + " " + route)
+				span.SetAttributes(attribute.String("http.route", route), attribute.Int("http.response.status_code", sw.Status),
+					attribute.String("steady.request_id", id))
+				span.End()
+			}
+			lvl := slog.LevelInfo
+			if sw.Status >= 500 {
+				lvl = slog.LevelError
+			}
+			log.LogAttrs(ctx, lvl, "request", slog.String("request_id", id), slog.String("method", r.Method),
+				slog.String("path", r.URL.Path), slog.String("route", route), slog.Int("status", sw.Status),
+				slog.Int64("bytes", sw.Bytes), slog.Float64("duration_ms", float64(d.Microseconds())/1000),
+				slog.String("remote", r.RemoteAddr))
+		}()
+		next.ServeHTTP(sw, r)
+	})
+}
+
+// ClientIP is the address of the client of r, without the port.
+func ClientIP(r *http.Request) string {
+	host := r.RemoteAddr
+	for i := len(host) - 1; i >= 0; i-- {
+		if host[i] == ':' {
+			host = host[:i]
+			break
+		}
+	}
+	if len(host) > 1 && host[0] == '[' {
+		host = host[1 : len(host)-1]
+	}
+	return host
+}
+
+// Detach returns a context that keeps ctx's values but not its cancellation,
+// for work that must finish even if the client goes away (a commit).
+func Detach(ctx context.Context) context.Context { return context.WithoutCancel(ctx) }
