@@ -8,9 +8,9 @@ import "github.com/steadyhq/steady/internal/iam"
 // against openapi.json; the authorization test walks it with every role.
 func (s *Server) Routes() []Route {
 	const (
-		viewer    = iam.RoleViewer
-		manager   = iam.RoleManager
-		admin     = iam.RoleAdmin
+		viewer  = iam.RoleViewer
+		manager = iam.RoleManager
+		admin   = iam.RoleAdmin
 	)
 	return []Route{
 		// System
