@@ -87,13 +87,18 @@ func New(ctx context.Context, o Options, env Env) (_ *App, err error) {
 	if err != nil {
 		return nil, err
 	}
-	mig, err := a.DB.Migrate(ctx, a.Clock.Now())
-	if err != nil {
+	if _, err := a.DB.Migrate(ctx, a.Clock.Now()); err != nil {
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
 	a.Audit = &audit.Log{DB: a.DB, Clock: a.Clock}
 	a.IAM = iam.New(a.DB, a.Audit, a.Clock)
-	if mig.Fresh {
+	// A database without users is new (perhaps migrated by `steady migrate`
+	// first): it gets its first admin now.
+	empty, err := a.IAM.NoUsers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if empty {
 		res, err := a.IAM.BootstrapAdmin(ctx, iam.Bootstrap{Email: o.BootstrapEmail, Password: o.BootstrapPassword, Token: o.BootstrapToken})
 		if err != nil {
 			return nil, fmt.Errorf("create the first admin: %w", err)

@@ -64,3 +64,10 @@ func (s *Service) BootstrapAdmin(ctx context.Context, b Bootstrap) (BootstrapRes
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// NoUsers reports whether the database has no users yet (a new database).
+func (s *Service) NoUsers(ctx context.Context) (bool, error) {
+	var n int
+	err := s.DB.R.QueryRowContext(ctx, "SELECT COUNT(*) FROM (SELECT 1 FROM users LIMIT 1) AS u").Scan(&n)
+	return n == 0, err
+}
