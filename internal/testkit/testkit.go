@@ -90,6 +90,8 @@ type Options struct {
 	DataDir string
 	// DatabaseURL reuses a PostgreSQL database.
 	DatabaseURL string
+	// AdminToken and AdminPassword reuse the first admin of an earlier start.
+	AdminToken, AdminPassword string
 }
 
 // Server is a running Steady for a test.
@@ -124,6 +126,9 @@ func Start(t testing.TB, d db.Dialect, opts ...Options) *Server {
 	s := &Server{T: t, Dialect: d, Clock: clock.NewFake(time.Now().UTC().Truncate(time.Millisecond)),
 		AdminToken: "stdy_test_admin_" + ids.Random(10), AdminPassword: "admin-password-1",
 		HTTP: &http.Client{Timeout: 30 * time.Second}}
+	if o.AdminToken != "" {
+		s.AdminToken, s.AdminPassword = o.AdminToken, o.AdminPassword
+	}
 	ao := app.Defaults()
 	ao.Listen = "127.0.0.1:0"
 	ao.Synchronous = "normal" // tests need no power-loss durability
@@ -182,9 +187,9 @@ func (s *Server) Stop() {
 func (s *Server) Restart() *Server {
 	s.T.Helper()
 	s.Stop()
-	n := Start(s.T, s.Dialect, Options{DataDir: s.DataDir, DatabaseURL: s.DatabaseURL})
+	n := Start(s.T, s.Dialect, Options{DataDir: s.DataDir, DatabaseURL: s.DatabaseURL,
+		AdminToken: s.AdminToken, AdminPassword: s.AdminPassword})
 	n.Clock.Set(s.Clock.Now())
-	n.AdminToken, n.AdminPassword = s.AdminToken, s.AdminPassword
 	return n
 }
 
