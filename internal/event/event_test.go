@@ -129,10 +129,10 @@ func TestAlertmanagerWebhook(t *testing.T) {
 
 func TestAlertmanagerInvalid(t *testing.T) {
 	for body, want := range map[string]string{
-		`{"version":"4","alerts":[]}`: "'alerts' is missing",
-		`{"version":"3","alerts":[{"status":"firing","labels":{"a":"b"}}]}`: "not supported",
+		`{"version":"4","alerts":[]}`:                                        "'alerts' is missing",
+		`{"version":"3","alerts":[{"status":"firing","labels":{"a":"b"}}]}`:  "not supported",
 		`{"version":"4","alerts":[{"status":"pending","labels":{"a":"b"}}]}`: "'alerts[0].status'",
-		`{"version":"4","alerts":[{"status":"firing","labels":{}}]}`:        "'alerts[0].labels' is missing",
+		`{"version":"4","alerts":[{"status":"firing","labels":{}}]}`:         "'alerts[0].labels' is missing",
 		`[1,2]`: "must be a JSON object",
 	} {
 		_, err := ParseAlertmanager([]byte(body), now)
@@ -169,8 +169,8 @@ func TestGeneric(t *testing.T) {
 		`{"severity":"loud","summary":"x"}`:            "'severity'",
 		`[{"summary":"ok"},{"action":"resolve"}]`:      "'[1].dedup_key' is required",
 		`{"summary":"x","occurred_at":"last tuesday"}`: "'occurred_at'",
-		`{}`:                                           "'summary' is required",
-		`{"summary":"a"} {"summary":"b"}`:              "one JSON value",
+		`{}`:                              "'summary' is required",
+		`{"summary":"a"} {"summary":"b"}`: "one JSON value",
 	} {
 		_, err := ParseGeneric([]byte(body), now, key)
 		if got := problems(t, err); !strings.Contains(got, want) {
