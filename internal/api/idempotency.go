@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/steadyhq/steady/internal/iam"
@@ -32,8 +33,8 @@ const claimTimeout = time.Minute
 func (s *Server) idempotent(next func(http.ResponseWriter, *http.Request) error) func(http.ResponseWriter, *http.Request) error {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		key := r.Header.Get("Idempotency-Key")
-		if len(key) > 255 {
-			return errs.Invalid("Idempotency-Key", "must be at most 255 characters")
+		if len(key) > 255 || strings.ContainsFunc(key, func(c rune) bool { return c < ' ' || c > '~' }) {
+			return errs.Invalid("Idempotency-Key", "must be at most 255 printable ASCII characters")
 		}
 		body, err := io.ReadAll(r.Body)
 		if err != nil {
@@ -73,12 +74,18 @@ func (s *Server) idempotent(next func(http.ResponseWriter, *http.Request) error)
 			default:
 				w.Header().Set("Content-Type", ct)
 				w.Header().Set("Idempotent-Replayed", "true")
+				// A stored answer may hold a secret (a new token's).
+				w.Header().Set("Cache-Control", "no-store")
 				w.WriteHeader(status)
 				_, _ = w.Write(resp)
 				return nil
 			}
 			_, err = tx.ExecContext(ctx, `INSERT INTO idempotency_keys (principal, key, method, path, request_hash, created_at)
 				VALUES ($1, $2, $3, $4, $5, $6)`, principal, key, r.Method, r.URL.Path, hash, now)
+			if db.IsUniqueViolation(err) {
+				// Another request with this key claimed it since our SELECT.
+				return &errs.Error{Kind: errs.KindConflict, Message: "a request with this Idempotency-Key is still running", RetryAfter: 1}
+			}
 			claimed = err == nil
 			return err
 		})

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/steadyhq/steady/internal/platform/errs"
 	"github.com/steadyhq/steady/internal/platform/page"
@@ -16,7 +17,7 @@ import (
 // decode reads one JSON object into v, strictly: unknown fields, wrong types,
 // trailing data and oversized bodies are errors that name what is wrong.
 func decode(r *http.Request, v any) error {
-	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") && !strings.Contains(ct, "+json") {
+	if ct := strings.ToLower(r.Header.Get("Content-Type")); ct != "" && !strings.HasPrefix(ct, "application/json") && !strings.Contains(ct, "+json") {
 		return errs.Invalid("Content-Type", "must be application/json")
 	}
 	dec := json.NewDecoder(r.Body)
@@ -122,6 +123,22 @@ func pathID(r *http.Request, name string) (int64, error) {
 func pageOf(r *http.Request) (page.Request, error) {
 	q := r.URL.Query()
 	return page.Parse(q.Get("limit"), q.Get("after"))
+}
+
+// checkQuery refuses query values that no text column can hold, so that a
+// filter never reaches the database as a 500: text that is not UTF-8, or
+// that holds NUL characters.
+func checkQuery(r *http.Request) error {
+	var f errs.Fields
+	for name, vs := range r.URL.Query() {
+		for _, v := range vs {
+			if !utf8.ValidString(v) || strings.ContainsRune(v, 0) {
+				f.Add(name, "must be UTF-8 text without NUL characters")
+				break
+			}
+		}
+	}
+	return f.Err()
 }
 
 // queryID reads an optional numeric query parameter.

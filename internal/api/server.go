@@ -88,6 +88,10 @@ func (s *Server) wrap(rt Route) http.Handler {
 			}
 			r = r.WithContext(iam.WithPrincipal(ctx, p))
 		}
+		if err := checkQuery(r); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 		h := rt.Handler
 		if r.Method == http.MethodPost && r.Header.Get("Idempotency-Key") != "" && rt.Role != Public {
 			h = s.idempotent(h)

@@ -139,7 +139,7 @@ func (l *Log) List(ctx context.Context, f Filter, p page.Request) (page.List[Ent
 	}
 	if f.Action != "" {
 		if strings.HasSuffix(f.Action, ".") {
-			add("action LIKE ?", f.Action+"%")
+			add(`action LIKE ? ESCAPE '\'`, db.LikeEscape(f.Action)+"%")
 		} else {
 			add("action = ?", f.Action)
 		}
@@ -214,13 +214,20 @@ func Verify(ctx context.Context, d *db.DB) (VerifyResult, error) {
 	var res VerifyResult
 	var headSeq int64
 	var headHash string
-	if err := d.R.QueryRowContext(ctx, "SELECT seq, hash FROM audit_head WHERE id = 1").Scan(&headSeq, &headHash); err != nil {
+	// The head and the rows are read from one snapshot: an entry committed
+	// between the two reads would otherwise look like a row added out of band.
+	tx, err := d.R.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+	if err != nil {
+		return res, db.Classify(err)
+	}
+	defer tx.Rollback()
+	if err := tx.QueryRowContext(ctx, "SELECT seq, hash FROM audit_head WHERE id = 1").Scan(&headSeq, &headHash); err != nil {
 		if err == sql.ErrNoRows {
 			return VerifyResult{BrokenAt: 1, Problem: "the audit head row is missing"}, nil
 		}
 		return res, db.Classify(err)
 	}
-	rows, err := d.R.QueryContext(ctx, "SELECT "+cols+" FROM audit_log ORDER BY seq")
+	rows, err := tx.QueryContext(ctx, "SELECT "+cols+" FROM audit_log ORDER BY seq")
 	if err != nil {
 		return res, db.Classify(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/steadyhq/steady/internal/audit"
 	"github.com/steadyhq/steady/internal/platform/db"
@@ -41,7 +42,7 @@ type LoginResult struct {
 // TOTP code first when the user has one. Attempts are rate limited by address
 // and by account; failures are audited.
 func (s *Service) Login(ctx context.Context, email, password, ip, userAgent string) (LoginResult, error) {
-	email = strings.ToLower(strings.TrimSpace(email))
+	email = clean(strings.ToLower(strings.TrimSpace(email)))
 	if ok, wait := s.Logins.Allow("ip:"+ip, "acct:"+email); !ok {
 		return LoginResult{}, errs.RateLimited(wait, "too many sign-in attempts; try again in %d seconds", wait)
 	}
@@ -292,9 +293,20 @@ func (s *Service) DisableTOTP(ctx context.Context, userID int64) error {
 	})
 }
 
+// clean makes text from a browser storable: valid UTF-8 without NUL
+// characters, which PostgreSQL cannot hold.
+func clean(s string) string {
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
+}
+
+// truncate cleans s and cuts it to at most n bytes, between characters.
 func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
+	s = clean(s)
+	if len(s) <= n {
+		return s
 	}
-	return s
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }

@@ -54,6 +54,7 @@ func (n NewTeam) Validate() error {
 	var f errs.Fields
 	checkName(&f, "name", n.Name)
 	f.Check(len(n.Description) > 2000, "description", "must be at most 2000 characters")
+	f.Check(strings.ContainsRune(n.Description, 0), "description", "must not contain NUL characters")
 	return f.Err()
 }
 
@@ -123,8 +124,8 @@ func (s *Service) ListTeams(ctx context.Context, query string, p page.Request) (
 	q := "SELECT " + teamCols + " FROM teams WHERE id > $1"
 	args := []any{p.After}
 	if query != "" {
-		args = append(args, "%"+strings.ToLower(query)+"%")
-		q += " AND LOWER(name) LIKE $2"
+		args = append(args, "%"+db.LikeEscape(strings.ToLower(query))+"%")
+		q += ` AND LOWER(name) LIKE $2 ESCAPE '\'`
 	}
 	args = append(args, p.Limit+1)
 	q += " ORDER BY id LIMIT $" + strconv.Itoa(len(args))

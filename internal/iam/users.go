@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/steadyhq/steady/internal/audit"
 	"github.com/steadyhq/steady/internal/platform/clock"
@@ -70,6 +71,8 @@ func checkEmail(f *errs.Fields, email string) {
 func checkName(f *errs.Fields, field, name string) {
 	f.Check(name == "", field, "is required")
 	f.Check(len(name) > 200, field, "must be at most 200 characters")
+	// A name is one line of text; PostgreSQL cannot store NUL at all.
+	f.Check(strings.ContainsFunc(name, unicode.IsControl), field, "must not contain control characters")
 }
 
 func checkPassword(f *errs.Fields, pw string) {
@@ -166,9 +169,9 @@ func (s *Service) ListUsers(ctx context.Context, f UserFilter, p page.Request) (
 		q += " AND role = $" + strconv.Itoa(len(args))
 	}
 	if f.Query != "" {
-		args = append(args, "%"+strings.ToLower(f.Query)+"%")
+		args = append(args, "%"+db.LikeEscape(strings.ToLower(f.Query))+"%")
 		n := strconv.Itoa(len(args))
-		q += " AND (LOWER(name) LIKE $" + n + " OR email LIKE $" + n + ")"
+		q += " AND (LOWER(name) LIKE $" + n + ` ESCAPE '\' OR email LIKE $` + n + ` ESCAPE '\')`
 	}
 	if f.TeamID != 0 {
 		args = append(args, f.TeamID)
@@ -262,7 +265,7 @@ func (s *Service) UpdateUser(ctx context.Context, id int64, p UserPatch, ifVersi
 			u.Disabled = *p.Disabled
 		}
 		if old.Role == RoleAdmin && (u.Role != RoleAdmin || u.Disabled) {
-			if err := keepOneAdmin(ctx, tx, id); err != nil {
+			if err := s.keepOneAdmin(ctx, tx, id); err != nil {
 				return err
 			}
 		}
@@ -300,9 +303,30 @@ func (s *Service) UpdateUser(ctx context.Context, id int64, p UserPatch, ifVersi
 }
 
 // keepOneAdmin refuses a change that would leave no enabled admin but user id.
-func keepOneAdmin(ctx context.Context, tx *sql.Tx, id int64) error {
-	var n int
-	if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM users WHERE role = 'admin' AND NOT disabled AND id <> $1", id).Scan(&n); err != nil {
+func (s *Service) keepOneAdmin(ctx context.Context, tx *sql.Tx, id int64) error {
+	q := "SELECT id FROM users WHERE role = 'admin' AND NOT disabled ORDER BY id"
+	if s.DB.Dialect == db.Postgres {
+		// Lock the enabled admins, in id order so that callers cannot
+		// deadlock: two admins demoting each other at once must not both see
+		// the other still in place. (SQLite has a single writer.)
+		q += " FOR UPDATE"
+	}
+	rows, err := tx.QueryContext(ctx, q)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var admin int64
+		if err := rows.Scan(&admin); err != nil {
+			return err
+		}
+		if admin != id {
+			n++
+		}
+	}
+	if err := rows.Err(); err != nil {
 		return err
 	}
 	if n == 0 {
@@ -323,7 +347,7 @@ func (s *Service) DeleteUser(ctx context.Context, id int64) error {
 			return err
 		}
 		if u.Role == RoleAdmin {
-			if err := keepOneAdmin(ctx, tx, id); err != nil {
+			if err := s.keepOneAdmin(ctx, tx, id); err != nil {
 				return err
 			}
 		}

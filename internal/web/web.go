@@ -1,7 +1,11 @@
-// Package web is Steady's server-rendered UI.
+// Package web is Steady's server-rendered UI: html/template pages over the
+// same services the REST API uses, with a session cookie for sign-in and a
+// CSRF token on every form. routes.go lists every page; each capability has
+// its own file of handlers; render.go turns data and errors into HTML.
 package web
 
 import (
+	"fmt"
 	"log/slog"
 	"net/http"
 
@@ -23,10 +27,37 @@ type Deps struct {
 }
 
 // Server serves the UI.
-type Server struct{ Deps }
+type Server struct {
+	Deps
+	v      views
+	assets map[string]string // static file name → its URL with a content hash
+}
 
 // New parses the templates once; an error here stops the start.
-func New(d Deps) (*Server, error) { return &Server{Deps: d}, nil }
+func New(d Deps) (*Server, error) {
+	if d.IAM == nil || d.Audit == nil {
+		return nil, fmt.Errorf("web: the IAM service and the audit log are required")
+	}
+	if d.Clock == nil {
+		d.Clock = clock.Real{}
+	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{Deps: d}
+	var err error
+	if s.assets, err = hashAssets(files); err != nil {
+		return nil, fmt.Errorf("web: %w", err)
+	}
+	if s.v, err = parseViews(files, s.funcs()); err != nil {
+		return nil, fmt.Errorf("web: %w", err)
+	}
+	return s, nil
+}
 
 // Register adds the UI routes to mux.
-func (s *Server) Register(mux *http.ServeMux) {}
+func (s *Server) Register(mux *http.ServeMux) {
+	for _, rt := range s.routes() {
+		mux.Handle(rt.pattern, s.wrap(rt))
+	}
+}

@@ -267,6 +267,13 @@ func Classify(err error) error {
 	return err
 }
 
+// likeEscaper escapes the wildcards of LIKE.
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
+// LikeEscape makes s match itself in a LIKE pattern written with
+// ESCAPE '\' (both dialects): "50%_off" matches only that text.
+func LikeEscape(s string) string { return likeEscaper.Replace(s) }
+
 // NullMillis turns a nullable millisecond column into a *time.Time.
 func NullMillis(n sql.NullInt64) *time.Time {
 	if !n.Valid {

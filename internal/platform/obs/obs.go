@@ -62,7 +62,8 @@ func NewMetrics(version string) *Metrics {
 	return m
 }
 
-// WatchDB exports the statistics of a connection pool as steady_db_* metrics.
+// WatchDB exports the statistics of a connection pool as go_sql_* metrics
+// labelled db_name="steady" and pool=name.
 func (m *Metrics) WatchDB(name string, pool *sql.DB) {
 	m.Registry.MustRegister(prometheus.WrapCollectorWith(prometheus.Labels{"pool": name},
 		collectors.NewDBStatsCollector(pool, "steady")))

@@ -1,0 +1,85 @@
+package web
+
+import "net/http"
+
+// access says who may reach a route.
+type access int
+
+const (
+	public   access = iota // anyone; the handler checks what it needs
+	optional               // anyone; a signed-in user gets their navigation
+	signedIn               // a signed-in session; POSTs must carry its CSRF token
+)
+
+// route is one UI endpoint. Handlers return an error, which wrap turns into
+// an error page (or a redirect to the sign-in page).
+type route struct {
+	pattern string
+	access  access
+	handler func(http.ResponseWriter, *http.Request) error
+}
+
+// routes lists every UI route. The patterns name their method so that they
+// never collide with the API's /api/, /healthz, /readyz and /metrics.
+func (s *Server) routes() []route {
+	return []route{
+		// Sign-in
+		{"GET /login", public, s.loginPage},
+		{"POST /login", public, s.login},
+		{"GET /login/mfa", public, s.mfaPage},
+		{"POST /login/mfa", public, s.mfa},
+		{"POST /logout", signedIn, s.logout},
+
+		// Dashboard
+		{"GET /{$}", signedIn, s.home},
+
+		// Users
+		{"GET /users", signedIn, s.users},
+		{"GET /users/new", signedIn, s.newUserPage},
+		{"POST /users", signedIn, s.createUser},
+		{"GET /users/{id}", signedIn, s.userPage},
+		{"POST /users/{id}/role", signedIn, s.setUserRole},
+		{"POST /users/{id}/disable", signedIn, s.disableUser},
+		{"POST /users/{id}/enable", signedIn, s.enableUser},
+		{"POST /users/{id}/password", signedIn, s.resetPassword},
+		{"POST /users/{id}/totp/disable", signedIn, s.disableUserTOTP},
+		{"POST /users/{id}/delete", signedIn, s.deleteUser},
+
+		// Teams
+		{"GET /teams", signedIn, s.teams},
+		{"GET /teams/new", signedIn, s.newTeamPage},
+		{"POST /teams", signedIn, s.createTeam},
+		{"GET /teams/{id}", signedIn, s.teamPage},
+		{"GET /teams/{id}/edit", signedIn, s.editTeamPage},
+		{"POST /teams/{id}/edit", signedIn, s.updateTeam},
+		{"POST /teams/{id}/delete", signedIn, s.deleteTeam},
+		{"POST /teams/{id}/members", signedIn, s.addMember},
+		{"POST /teams/{id}/members/{user_id}", signedIn, s.setMemberRole},
+		{"POST /teams/{id}/members/{user_id}/remove", signedIn, s.removeMember},
+
+		// API tokens
+		{"GET /tokens", signedIn, s.tokens},
+		{"GET /tokens/new", signedIn, s.newTokenPage},
+		{"POST /tokens", signedIn, s.createToken},
+		{"POST /tokens/{id}/revoke", signedIn, s.revokeToken},
+
+		// Audit trail
+		{"GET /audit", signedIn, s.auditPage},
+		{"POST /audit/verify", signedIn, s.verifyAudit},
+
+		// Own account
+		{"GET /account", signedIn, s.accountPage},
+		{"POST /account/profile", signedIn, s.updateProfile},
+		{"GET /account/password", signedIn, s.passwordPage},
+		{"POST /account/password", signedIn, s.changePassword},
+		{"GET /account/totp", signedIn, s.totpPage},
+		{"POST /account/totp", signedIn, s.startTOTP},
+		{"POST /account/totp/confirm", signedIn, s.confirmTOTP},
+		{"POST /account/totp/disable", signedIn, s.disableTOTP},
+
+		// Assets, and an HTML "not found" for every other path outside the API
+		// (the API's own "/api/" pattern is more specific and wins there).
+		{"GET /static/", public, s.static},
+		{"/", optional, s.notFound},
+	}
+}
