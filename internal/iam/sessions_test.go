@@ -152,6 +152,36 @@ func TestSessions(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
+
+		t.Run("a new password ends the other sessions", func(t *testing.T) {
+			u := user(t)
+			here, err := svc.Login(ctx, u.Email, u.Password, "192.0.2.40", "here")
+			if err != nil {
+				t.Fatal(err)
+			}
+			there, err := svc.Login(ctx, u.Email, u.Password, "192.0.2.41", "there")
+			if err != nil {
+				t.Fatal(err)
+			}
+			pw := "a-brand-new-password"
+			self := iam.WithPrincipal(ctx, iam.Principal{UserID: u.ID, Email: u.Email, Role: iam.RoleResponder})
+			if _, err := svc.UpdateUser(self, u.ID, iam.UserPatch{Password: &pw, KeepSession: here.Secret}, 0); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := svc.Session(ctx, here.Secret); err != nil {
+				t.Fatalf("the session that changed the password ended: %v", err)
+			}
+			if _, err := svc.Session(ctx, there.Secret); !errs.Is(err, errs.KindUnauthenticated) {
+				t.Fatalf("another session outlived the password change: %v", err)
+			}
+			// Through the API (no session to keep) every session ends.
+			c := testkit.Server(*s)
+			c.T = t
+			c.Do("PATCH", "/api/v1/users/"+itoa(u.ID), u.Token, map[string]any{"password": "yet-another-password"}).Want(200)
+			if _, err := svc.Session(ctx, here.Secret); !errs.Is(err, errs.KindUnauthenticated) {
+				t.Fatalf("a session outlived a password change through the API: %v", err)
+			}
+		})
 	})
 }
 

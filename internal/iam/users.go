@@ -14,6 +14,7 @@ import (
 	"github.com/steadyhq/steady/internal/platform/clock"
 	"github.com/steadyhq/steady/internal/platform/db"
 	"github.com/steadyhq/steady/internal/platform/errs"
+	"github.com/steadyhq/steady/internal/platform/ids"
 	"github.com/steadyhq/steady/internal/platform/page"
 )
 
@@ -205,6 +206,9 @@ type UserPatch struct {
 	Role     *Role   `json:"role,omitempty"`
 	Disabled *bool   `json:"disabled,omitempty"`
 	Password *string `json:"password,omitempty"`
+	// KeepSession is the session secret that survives a password change
+	// (the browser that made it); every other session of the user ends.
+	KeepSession string `json:"-"`
 }
 
 // UpdateUser changes a user. Users may change their own name and password;
@@ -284,6 +288,13 @@ func (s *Service) UpdateUser(ctx context.Context, id int64, p UserPatch, ifVersi
 					Fields: []errs.FieldError{{Field: "email", Detail: "is already taken"}}}
 			}
 			return err
+		}
+		if hash != nil {
+			// A new password signs the user out everywhere else, so that a
+			// session opened with the old one does not outlive it.
+			if _, err := tx.ExecContext(ctx, "DELETE FROM sessions WHERE user_id = $1 AND id_hash <> $2", id, ids.Hash(p.KeepSession)); err != nil {
+				return err
+			}
 		}
 		if u.Disabled && !old.Disabled {
 			// A disabled user is signed out everywhere at once.

@@ -61,7 +61,7 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) error {
 	if err := s.IAM.ConfirmPassword(r.Context(), id, f.Value("current_password")); err != nil {
 		return s.retry(w, r, err, f, nil, show)
 	}
-	if _, err := s.IAM.UpdateUser(r.Context(), id, iam.UserPatch{Password: &pw}, 0); err != nil {
+	if _, err := s.IAM.UpdateUser(r.Context(), id, iam.UserPatch{Password: &pw, KeepSession: cookieValue(r, sessionCookie)}, 0); err != nil {
 		return s.retry(w, r, err, f, nil, show)
 	}
 	return s.done(w, r, "/account", "Changed your password.")
