@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -289,4 +290,26 @@ func MillisOrNil(t *time.Time) any {
 		return nil
 	}
 	return t.UnixMilli()
+}
+
+// Params returns n comma-separated placeholders for arguments from..from+n-1:
+// "$3,$4,$5" on PostgreSQL, "?,?,?" on SQLite. Statements with many
+// arguments (bulk inserts) must use it: SQLite treats $N as a named parameter
+// and resolving thousands of names costs quadratic time, while ? binds by
+// position. The arguments must then be passed in the order they appear.
+func (d Dialect) Params(from, n int) string {
+	var b strings.Builder
+	b.Grow(n * 4)
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		if d == SQLite {
+			b.WriteByte('?')
+			continue
+		}
+		b.WriteByte('$')
+		b.WriteString(strconv.Itoa(from + i))
+	}
+	return b.String()
 }
