@@ -60,7 +60,7 @@ func (n NewTeam) Validate() error {
 
 const teamCols = "id, name, description, (SELECT COUNT(*) FROM team_members m WHERE m.team_id = teams.id), created_at, updated_at, version"
 
-func scanTeam(r interface{ Scan(...any) error }) (Team, error) {
+func scanTeam(r db.Scanner) (Team, error) {
 	var t Team
 	var created, updated int64
 	err := r.Scan(&t.ID, &t.Name, &t.Description, &t.MemberCount, &created, &updated, &t.Version)
@@ -129,21 +129,9 @@ func (s *Service) ListTeams(ctx context.Context, query string, p page.Request) (
 	}
 	args = append(args, p.Limit+1)
 	q += " ORDER BY id LIMIT $" + strconv.Itoa(len(args))
-	rows, err := s.DB.R.QueryContext(ctx, q, args...)
+	out, err := db.All(ctx, s.DB.R, scanTeam, q, args...)
 	if err != nil {
-		return page.List[Team]{}, db.Classify(err)
-	}
-	defer rows.Close()
-	var out []Team
-	for rows.Next() {
-		t, err := scanTeam(rows)
-		if err != nil {
-			return page.List[Team]{}, err
-		}
-		out = append(out, t)
-	}
-	if err := rows.Err(); err != nil {
-		return page.List[Team]{}, db.Classify(err)
+		return page.List[Team]{}, err
 	}
 	return page.Cut(out, p, func(t Team) int64 { return t.ID }), nil
 }

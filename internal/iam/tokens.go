@@ -71,7 +71,7 @@ type CreatedToken struct {
 
 const tokenCols = "id, name, hint, user_id, role, created_by, created_at, expires_at, last_used_at, revoked_at"
 
-func scanToken(r interface{ Scan(...any) error }) (Token, error) {
+func scanToken(r db.Scanner) (Token, error) {
 	var t Token
 	var uid sql.NullInt64
 	var role sql.NullString
@@ -168,21 +168,9 @@ func (s *Service) ListTokens(ctx context.Context, userID int64, p page.Request) 
 	}
 	args = append(args, p.Limit+1)
 	q += " ORDER BY id LIMIT $" + strconv.Itoa(len(args))
-	rows, err := s.DB.R.QueryContext(ctx, q, args...)
+	out, err := db.All(ctx, s.DB.R, scanToken, q, args...)
 	if err != nil {
-		return page.List[Token]{}, db.Classify(err)
-	}
-	defer rows.Close()
-	var out []Token
-	for rows.Next() {
-		t, err := scanToken(rows)
-		if err != nil {
-			return page.List[Token]{}, err
-		}
-		out = append(out, t)
-	}
-	if err := rows.Err(); err != nil {
-		return page.List[Token]{}, db.Classify(err)
+		return page.List[Token]{}, err
 	}
 	return page.Cut(out, p, func(t Token) int64 { return t.ID }), nil
 }

@@ -83,7 +83,7 @@ func checkPassword(f *errs.Fields, pw string) {
 
 const userCols = "id, email, name, role, password_hash IS NOT NULL, totp_enabled, disabled, created_at, updated_at, version"
 
-func scanUser(r interface{ Scan(...any) error }) (User, error) {
+func scanUser(r db.Scanner) (User, error) {
 	var u User
 	var created, updated int64
 	err := r.Scan(&u.ID, &u.Email, &u.Name, &u.Role, &u.HasPassword, &u.TOTPEnabled, &u.Disabled, &created, &updated, &u.Version)
@@ -180,21 +180,9 @@ func (s *Service) ListUsers(ctx context.Context, f UserFilter, p page.Request) (
 	}
 	args = append(args, p.Limit+1)
 	q += " ORDER BY id LIMIT $" + strconv.Itoa(len(args))
-	rows, err := s.DB.R.QueryContext(ctx, q, args...)
+	out, err := db.All(ctx, s.DB.R, scanUser, q, args...)
 	if err != nil {
-		return page.List[User]{}, db.Classify(err)
-	}
-	defer rows.Close()
-	var out []User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return page.List[User]{}, err
-		}
-		out = append(out, u)
-	}
-	if err := rows.Err(); err != nil {
-		return page.List[User]{}, db.Classify(err)
+		return page.List[User]{}, err
 	}
 	return page.Cut(out, p, func(u User) int64 { return u.ID }), nil
 }

@@ -142,7 +142,7 @@ func New(d *db.DB, a *audit.Log, c clock.Clock) *Catalog {
 
 const cols = "id, name, description, team_id, criticality, labels, auto_resolve, group_by, group_window_s, created_at, updated_at, version"
 
-func scan(r interface{ Scan(...any) error }) (Service, error) {
+func scan(r db.Scanner) (Service, error) {
 	var s Service
 	var team sql.NullInt64
 	var labels, groupBy string
@@ -248,21 +248,9 @@ func (c *Catalog) List(ctx context.Context, f Filter, p page.Request) (page.List
 	}
 	args = append(args, p.Limit+1)
 	q += " ORDER BY id LIMIT $" + strconv.Itoa(len(args))
-	rows, err := c.DB.R.QueryContext(ctx, q, args...)
+	out, err := db.All(ctx, c.DB.R, scan, q, args...)
 	if err != nil {
-		return page.List[Service]{}, db.Classify(err)
-	}
-	defer rows.Close()
-	var out []Service
-	for rows.Next() {
-		s, err := scan(rows)
-		if err != nil {
-			return page.List[Service]{}, err
-		}
-		out = append(out, s)
-	}
-	if err := rows.Err(); err != nil {
-		return page.List[Service]{}, db.Classify(err)
+		return page.List[Service]{}, err
 	}
 	return page.Cut(out, p, func(s Service) int64 { return s.ID }), nil
 }
@@ -343,7 +331,7 @@ type IntegrationKey struct {
 
 const keyCols = "id, service_id, name, key, created_by, created_at, last_used_at, revoked_at"
 
-func scanKey(r interface{ Scan(...any) error }) (IntegrationKey, error) {
+func scanKey(r db.Scanner) (IntegrationKey, error) {
 	var k IntegrationKey
 	var created int64
 	var used, revoked sql.NullInt64
@@ -395,20 +383,11 @@ func (c *Catalog) Keys(ctx context.Context, serviceID int64) ([]IntegrationKey, 
 	if _, err := get(ctx, c.DB.R, serviceID); err != nil {
 		return nil, err
 	}
-	rows, err := c.DB.R.QueryContext(ctx, "SELECT "+keyCols+" FROM integration_keys WHERE service_id = $1 ORDER BY id", serviceID)
-	if err != nil {
-		return nil, db.Classify(err)
+	out, err := db.All(ctx, c.DB.R, scanKey, "SELECT "+keyCols+" FROM integration_keys WHERE service_id = $1 ORDER BY id", serviceID)
+	if out == nil {
+		out = []IntegrationKey{}
 	}
-	defer rows.Close()
-	out := []IntegrationKey{}
-	for rows.Next() {
-		k, err := scanKey(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, k)
-	}
-	return out, db.Classify(rows.Err())
+	return out, err
 }
 
 // RevokeKey stops a key from routing events. It takes effect at once on this

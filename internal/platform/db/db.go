@@ -313,3 +313,24 @@ func (d Dialect) Params(from, n int) string {
 	}
 	return b.String()
 }
+
+// Scanner is a row: what *sql.Row and *sql.Rows both offer.
+type Scanner interface{ Scan(dest ...any) error }
+
+// All runs a query and turns every row into a T with scan.
+func All[T any](ctx context.Context, q Querier, scan func(Scanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, Classify(err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, Classify(err)
+		}
+		out = append(out, v)
+	}
+	return out, Classify(rows.Err())
+}
