@@ -1,0 +1,347 @@
+package incident
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/steadyhq/steady/internal/event"
+	"github.com/steadyhq/steady/internal/platform/db"
+	"github.com/steadyhq/steady/internal/platform/reqctx"
+)
+
+// serviceConf is what grouping needs to know of a service.
+type serviceConf struct {
+	name        string
+	criticality string
+	teamID      sql.NullInt64
+	groupBy     []string
+	window      int64 // milliseconds; 0 joins any open incident of the group
+	autoResolve bool
+}
+
+// OnAlerts is the ingest hook: it runs in the ingest transaction after the
+// alerts are written, so an event, its alert and its incident commit
+// together. New alerts join the open incident of their service and group
+// (the values of the service's group_by labels) if it saw an alert within the
+// group window, or open a new one; an incident whose alerts have all resolved
+// resolves itself when its service says so; an acknowledge event acknowledges
+// the incident. One timeline entry is written per incident and batch, so an
+// alert storm gives one incident with one growing count, not a flood.
+func (m *Manager) OnAlerts(ctx context.Context, tx *sql.Tx, changes []event.AlertChange) error {
+	ctx = reqctx.WithActor(ctx, reqctx.Actor{Type: "system", ID: "ingest", Name: "event ingest"})
+	services, err := loadServices(ctx, tx, changes)
+	if err != nil {
+		return err
+	}
+	now := m.Clock.Now().UnixMilli()
+
+	// 1. New alerts, grouped.
+	type group struct {
+		serviceID int64
+		key       string
+		alerts    []int64
+		first     *event.Event
+		severity  string
+	}
+	groups := map[string]*group{}
+	var order []string
+	incidentOf := map[int64]int64{} // alert → incident, for alerts of this batch
+	for _, c := range changes {
+		if c.Change != "created" || c.Event == nil {
+			continue
+		}
+		conf, ok := services[c.ServiceID]
+		if !ok {
+			continue
+		}
+		key := groupKey(conf.groupBy, c.Event.Labels)
+		gk := fmt.Sprintf("%d\x00%s", c.ServiceID, key)
+		g := groups[gk]
+		if g == nil {
+			g = &group{serviceID: c.ServiceID, key: key, first: c.Event, severity: string(c.Event.Severity)}
+			groups[gk] = g
+			order = append(order, gk)
+		}
+		g.alerts = append(g.alerts, c.AlertID)
+		if severityRank(string(c.Event.Severity)) > severityRank(g.severity) {
+			g.severity = string(c.Event.Severity)
+		}
+	}
+	for _, gk := range order {
+		g := groups[gk]
+		conf := services[g.serviceID]
+		id, err := m.joinOrOpen(ctx, tx, g.serviceID, g.key, conf, g.first, g.severity, len(g.alerts), now)
+		if err != nil {
+			return err
+		}
+		for _, a := range g.alerts {
+			incidentOf[a] = id
+		}
+		if err := setIncident(ctx, m.DB.Dialect, tx, id, g.alerts); err != nil {
+			return err
+		}
+	}
+
+	// 2. Resolved and acknowledged alerts move their incidents.
+	var ids []int64
+	for _, c := range changes {
+		if (c.Change == "resolved" || c.Change == "acknowledged") && incidentOf[c.AlertID] == 0 {
+			ids = append(ids, c.AlertID)
+		}
+	}
+	if len(ids) > 0 {
+		known, err := incidentsOfAlerts(ctx, m.DB.Dialect, tx, ids)
+		if err != nil {
+			return err
+		}
+		for a, i := range known {
+			incidentOf[a] = i
+		}
+	}
+	resolvedIn := map[int64]int{}
+	acked := map[int64]bool{}
+	var touched []int64
+	for _, c := range changes {
+		i := incidentOf[c.AlertID]
+		if i == 0 {
+			continue
+		}
+		switch c.Change {
+		case "resolved":
+			if resolvedIn[i] == 0 && !acked[i] {
+				touched = append(touched, i)
+			}
+			resolvedIn[i]++
+		case "acknowledged":
+			if resolvedIn[i] == 0 && !acked[i] {
+				touched = append(touched, i)
+			}
+			acked[i] = true
+		}
+	}
+	sort.Slice(touched, func(a, b int) bool { return touched[a] < touched[b] })
+	for _, i := range touched {
+		if err := m.alertsMoved(ctx, tx, i, resolvedIn[i], acked[i], services, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// groupKey is the part of the group that the alert's labels decide.
+func groupKey(by []string, labels map[string]string) string {
+	if len(by) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	for _, l := range by {
+		b.WriteString(l + "=" + labels[l] + "\x00")
+	}
+	if b.Len() <= 200 {
+		return strings.TrimSuffix(b.String(), "\x00")
+	}
+	s := sha256.Sum256([]byte(b.String()))
+	return "sha256:" + hex.EncodeToString(s[:])
+}
+
+func loadServices(ctx context.Context, tx *sql.Tx, changes []event.AlertChange) (map[int64]serviceConf, error) {
+	seen := map[int64]bool{}
+	var args []any
+	for _, c := range changes {
+		if !seen[c.ServiceID] {
+			seen[c.ServiceID] = true
+			args = append(args, c.ServiceID)
+		}
+	}
+	out := map[int64]serviceConf{}
+	if len(args) == 0 {
+		return out, nil
+	}
+	ph := make([]string, len(args))
+	for i := range args {
+		ph[i] = fmt.Sprintf("$%d", i+1)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT id, name, criticality, team_id, group_by, group_window_s, auto_resolve
+		FROM services WHERE id IN (`+strings.Join(ph, ",")+`)`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var c serviceConf
+		var groupBy string
+		var window int64
+		if err := rows.Scan(&id, &c.name, &c.criticality, &c.teamID, &groupBy, &window, &c.autoResolve); err != nil {
+			return nil, err
+		}
+		_ = json.Unmarshal([]byte(groupBy), &c.groupBy)
+		c.window = window * 1000
+		out[id] = c
+	}
+	return out, rows.Err()
+}
+
+// joinOrOpen adds n new alerts to the open incident of a group, or opens one.
+func (m *Manager) joinOrOpen(ctx context.Context, tx *sql.Tx, serviceID int64, key string, conf serviceConf,
+	first *event.Event, severity string, n int, now int64) (int64, error) {
+	var id, lastAlert int64
+	var curSeverity string
+	var impact, urgency int
+	err := tx.QueryRowContext(ctx, `SELECT id, last_alert_at, severity, impact, urgency FROM incidents
+		WHERE service_id = $1 AND group_key = $2 AND status IN `+openStatuses+` ORDER BY id DESC LIMIT 1`,
+		serviceID, key).Scan(&id, &lastAlert, &curSeverity, &impact, &urgency)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return 0, err
+	case conf.window == 0 || now-lastAlert <= conf.window:
+		sev, pri := curSeverity, ""
+		if severityRank(severity) > severityRank(curSeverity) {
+			sev = severity
+			if u := urgencyOf(severity); u < urgency {
+				urgency = u
+				pri = m.Matrix.Priority(impact, urgency)
+			}
+		}
+		q := `UPDATE incidents SET alert_count = alert_count + $1, open_alert_count = open_alert_count + $1,
+			last_alert_at = $2, updated_at = $2, severity = $3, urgency = $4, version = version + 1`
+		args := []any{n, now, sev, urgency}
+		if pri != "" {
+			q += ", priority = $6"
+			args = append(args, id, pri)
+		} else {
+			args = append(args, id)
+		}
+		if _, err := tx.ExecContext(ctx, q+" WHERE id = $5", args...); err != nil {
+			return 0, err
+		}
+		body := fmt.Sprintf("%d new alert(s) joined", n)
+		data := map[string]any{"alerts": n}
+		if pri != "" {
+			body += "; priority raised to " + pri
+			data["priority"] = pri
+		}
+		return id, m.note(ctx, tx, id, "alerts_grouped", body, data)
+	}
+	impact = impactOf(conf.criticality)
+	urgency = urgencyOf(severity)
+	pri := m.Matrix.Priority(impact, urgency)
+	title := first.Summary
+	if title == "" {
+		title = "Alert on " + conf.name
+	}
+	var team any
+	if conf.teamID.Valid {
+		team = conf.teamID.Int64
+	}
+	err = tx.QueryRowContext(ctx, `INSERT INTO incidents (title, service_id, team_id, status, impact, urgency, priority,
+		severity, group_key, alert_count, open_alert_count, created_at, last_alert_at, updated_at)
+		VALUES ($1, $2, $3, 'triggered', $4, $5, $6, $7, $8, $9, $9, $10, $10, $10) RETURNING id`,
+		title, serviceID, team, impact, urgency, pri, severity, key, n, now).Scan(&id)
+	if err != nil {
+		return 0, err
+	}
+	body := fmt.Sprintf("opened by an alert on %s: %s", conf.name, title)
+	if n > 1 {
+		body += fmt.Sprintf(" (%d alerts grouped)", n)
+	}
+	return id, m.note(ctx, tx, id, "opened", body, map[string]any{"alerts": n, "priority": pri, "group_key": key})
+}
+
+func setIncident(ctx context.Context, d db.Dialect, tx *sql.Tx, incidentID int64, alerts []int64) error {
+	const chunk = 500
+	for i := 0; i < len(alerts); i += chunk {
+		part := alerts[i:min(i+chunk, len(alerts))]
+		args := make([]any, 0, len(part)+1)
+		args = append(args, incidentID)
+		for _, a := range part {
+			args = append(args, a)
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE alerts SET incident_id = "+d.Params(1, 1)+" WHERE id IN ("+d.Params(2, len(part))+")", args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func incidentsOfAlerts(ctx context.Context, d db.Dialect, tx *sql.Tx, alerts []int64) (map[int64]int64, error) {
+	out := map[int64]int64{}
+	const chunk = 500
+	for i := 0; i < len(alerts); i += chunk {
+		part := alerts[i:min(i+chunk, len(alerts))]
+		args := make([]any, len(part))
+		for j, a := range part {
+			args[j] = a
+		}
+		rows, err := tx.QueryContext(ctx, "SELECT id, incident_id FROM alerts WHERE incident_id IS NOT NULL AND id IN ("+d.Params(1, len(part))+")", args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var a, inc int64
+			if err := rows.Scan(&a, &inc); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[a] = inc
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// alertsMoved applies resolved and acknowledged alerts to their incident.
+func (m *Manager) alertsMoved(ctx context.Context, tx *sql.Tx, id int64, resolved int, acked bool, services map[int64]serviceConf, now int64) error {
+	in, err := get(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	if resolved > 0 {
+		openLeft := max(0, in.OpenAlertCount-resolved)
+		if _, err := tx.ExecContext(ctx, "UPDATE incidents SET open_alert_count = $1, updated_at = $2, version = version + 1 WHERE id = $3",
+			openLeft, now, id); err != nil {
+			return err
+		}
+		auto := false
+		if in.ServiceID != nil {
+			if conf, ok := services[*in.ServiceID]; ok {
+				auto = conf.autoResolve
+			} else {
+				var a bool
+				if err := tx.QueryRowContext(ctx, "SELECT auto_resolve FROM services WHERE id = $1", *in.ServiceID).Scan(&a); err == nil {
+					auto = a
+				}
+			}
+		}
+		if openLeft == 0 && auto && in.Status.Open() {
+			if _, err := tx.ExecContext(ctx, `UPDATE incidents SET status = 'resolved', resolved_at = $1, updated_at = $1,
+				version = version + 1 WHERE id = $2`, now, id); err != nil {
+				return err
+			}
+			return m.note(ctx, tx, id, "resolved", "resolved automatically: all its alerts have resolved", map[string]any{"from": in.Status})
+		}
+		if err := m.note(ctx, tx, id, "alerts_resolved", fmt.Sprintf("%d alert(s) resolved; %d still open", resolved, openLeft),
+			map[string]any{"resolved": resolved, "open": openLeft}); err != nil {
+			return err
+		}
+	}
+	if acked && in.Status == Triggered {
+		if _, err := tx.ExecContext(ctx, `UPDATE incidents SET status = 'acknowledged', acknowledged_at = $1, updated_at = $1,
+			version = version + 1 WHERE id = $2 AND status = 'triggered'`, now, id); err != nil {
+			return err
+		}
+		return m.note(ctx, tx, id, "acknowledged", "acknowledged by an acknowledge event from the source", nil)
+	}
+	return nil
+}
