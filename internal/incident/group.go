@@ -249,6 +249,9 @@ func (m *Manager) joinOrOpen(ctx context.Context, tx *sql.Tx, serviceID int64, k
 	if err != nil {
 		return 0, err
 	}
+	if err := m.reindex(ctx, tx, id); err != nil {
+		return 0, err
+	}
 	body := fmt.Sprintf("opened by an alert on %s: %s", conf.name, title)
 	if n > 1 {
 		body += fmt.Sprintf(" (%d alerts grouped)", n)

@@ -3,6 +3,7 @@ package incident_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -290,4 +291,86 @@ func TestSecurityIncidentsAreHidden(t *testing.T) {
 			t.Fatalf("a member does not list it: %+v", l.Items)
 		}
 	})
+}
+
+func TestSearchAndSimilar(t *testing.T) {
+	testkit.Dialects(t, func(t *testing.T, d db.Dialect) {
+		f := setup(t, d)
+		svc := f.service("payments", service.Fields{})
+		mk := func(title, fix string) incident.Incident {
+			in, err := f.m.Create(responder, incident.NewIncident{Title: title, ServiceID: &svc})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fix != "" {
+				if in, err = f.m.SetStatus(responder, in.ID, incident.Resolved, fix, 0); err != nil {
+					t.Fatal(err)
+				}
+			}
+			return in
+		}
+		old1 := mk("Database connections exhausted on db-1", "raised max_connections and restarted pgbouncer")
+		mk("Disk full on backup host", "rotated old backups")
+		old3 := mk("Slow database queries on checkout", "added an index on orders.customer_id")
+		cur := mk("Database connections exhausted on db-2", "")
+		if _, err := f.m.AddNote(responder, cur.ID, "pgbouncer pool saturated"); err != nil {
+			t.Fatal(err)
+		}
+
+		hits, err := f.m.Search(responder, "connections exhausted", 10)
+		if err != nil || len(hits) != 2 {
+			t.Fatalf("search: %+v %v", hits, err)
+		}
+		if hits, _ := f.m.Search(responder, "pgbouncer", 10); len(hits) != 2 {
+			t.Fatalf("resolutions and notes are searched: %+v", hits)
+		}
+		if hits, _ := f.m.Search(responder, "payments AND \"quotes' (syntax*", 10); hits == nil {
+			t.Fatal("query syntax must be harmless")
+		}
+		if _, err := f.m.Search(responder, "!!", 10); !errs.Is(err, errs.KindInvalid) {
+			t.Fatalf("an empty query: %v", err)
+		}
+		sim, err := f.m.Similar(responder, cur.ID, 5)
+		if err != nil || len(sim) < 2 || sim[0].Incident.ID != old1.ID || sim[0].Incident.Resolution == "" {
+			t.Fatalf("similar: %+v %v", sim, err)
+		}
+		for _, h := range sim {
+			if h.Incident.ID == cur.ID || !(h.Incident.Status == incident.Resolved || h.Incident.Status == incident.Closed) {
+				t.Fatalf("similar lists itself or an open incident: %+v", h.Incident)
+			}
+		}
+		_ = old3
+	})
+}
+
+func TestReport(t *testing.T) {
+	f := setup(t, db.SQLite)
+	svc := f.service("checkout", service.Fields{})
+	f.send(svc, trigger("c1", "critical", nil))
+	in := f.incidents(incident.Filter{ServiceID: svc})[0]
+	f.s.Clock.Advance(3 * time.Minute)
+	if _, err := f.m.SetStatus(responder, in.ID, incident.Acknowledged, "", 0); err != nil {
+		t.Fatal(err)
+	}
+	f.m.AddNote(responder, in.ID, "rolled back release 42 <b>now</b>")
+	f.m.AddNote(responder, in.ID, "Follow-up: add a canary stage")
+	f.s.Clock.Advance(time.Hour)
+	if _, err := f.m.SetStatus(responder, in.ID, incident.Resolved, "rollback", 0); err != nil {
+		t.Fatal(err)
+	}
+	r, err := f.m.Report(responder, in.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := r.Markdown()
+	for _, want := range []string{"# " + in.Number + ": problem c1", "| Service | checkout |", "after 3m 0s", "| Duration | 1h 3m |",
+		"## Timeline", "rolled back release 42 &lt;b&gt;now&lt;/b&gt;", "- [ ] Follow-up: add a canary stage", "## Resolution\n\nrollback"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
+	}
+	h, err := r.HTML()
+	if err != nil || !strings.Contains(h, "&lt;b&gt;now&lt;/b&gt;") || strings.Contains(h, "<b>now</b>") || !strings.Contains(h, "<h2>Open follow-ups</h2>") {
+		t.Fatalf("html: %v\n%s", err, h)
+	}
 }

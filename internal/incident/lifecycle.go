@@ -107,6 +107,11 @@ func (m *Manager) SetStatus(ctx context.Context, id int64, to Status, text strin
 		if err := m.note(ctx, tx, id, kind, body, map[string]any{"from": in.Status, "to": to}); err != nil {
 			return err
 		}
+		if to == Resolved {
+			if err := m.reindex(ctx, tx, id); err != nil {
+				return err
+			}
+		}
 		if err := m.Audit.Record(ctx, tx, audit.Event{Action: "incident." + kind, ObjectType: "incident", ObjectID: id,
 			Summary: in.Number + " " + body, Changes: audit.Diff("status", in.Status, to)}); err != nil {
 			return err
@@ -208,6 +213,9 @@ func (m *Manager) AddNote(ctx context.Context, id int64, text string) (Entry, er
 			return err
 		}
 		if err := m.note(ctx, tx, id, "note", text, nil); err != nil {
+			return err
+		}
+		if err := m.reindex(ctx, tx, id); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, "UPDATE incidents SET updated_at = $1 WHERE id = $2", m.Clock.Now().UnixMilli(), id); err != nil {
@@ -317,6 +325,9 @@ func (m *Manager) Update(ctx context.Context, id int64, p Patch, ifVersion int64
 				return err
 			}
 		}
+		if err := m.reindex(ctx, tx, id); err != nil {
+			return err
+		}
 		if err := m.Audit.Record(ctx, tx, audit.Event{Action: "incident.update", ObjectType: "incident", ObjectID: id,
 			Summary: "updated " + old.Number, Changes: ch}); err != nil {
 			return err
@@ -393,6 +404,9 @@ func (m *Manager) Create(ctx context.Context, n NewIncident) (Incident, error) {
 			body += ": " + n.Description
 		}
 		if err := m.note(ctx, tx, id, "opened", body, map[string]any{"priority": m.Matrix.Priority(n.Impact, n.Urgency)}); err != nil {
+			return err
+		}
+		if err := m.reindex(ctx, tx, id); err != nil {
 			return err
 		}
 		if err := m.Audit.Record(ctx, tx, audit.Event{Action: "incident.create", ObjectType: "incident", ObjectID: id,

@@ -50,3 +50,12 @@ CREATE TABLE incident_links (
 );
 
 ALTER TABLE alerts ADD COLUMN suppressed TEXT NOT NULL DEFAULT '';
+
+-- Full-text search over incidents: title (weight A), and the rest
+-- (resolution, notes, tags, service; weight B), kept up to date by the
+-- incident package.
+CREATE TABLE incident_search (
+    incident_id BIGINT PRIMARY KEY REFERENCES incidents(id) ON DELETE CASCADE,
+    doc         TSVECTOR NOT NULL
+);
+CREATE INDEX incident_search_doc ON incident_search USING GIN (doc);

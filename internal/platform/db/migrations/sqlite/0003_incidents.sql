@@ -50,3 +50,7 @@ CREATE TABLE incident_links (
 );
 
 ALTER TABLE alerts ADD COLUMN suppressed TEXT NOT NULL DEFAULT '';
+
+-- Full-text search over incidents: title, and the rest (resolution, notes,
+-- tags, service), kept up to date by the incident package.
+CREATE VIRTUAL TABLE incident_search USING fts5(title, body, tokenize = 'porter unicode61');
