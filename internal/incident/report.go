@@ -7,7 +7,6 @@ import (
 	"html/template"
 	"strings"
 	"time"
-
 )
 
 // Report is a post-incident review drafted from the record: what happened,
@@ -222,4 +221,3 @@ func (r Report) HTML() (string, error) {
 	}
 	return b.String(), nil
 }
-
