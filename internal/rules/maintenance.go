@@ -9,6 +9,7 @@ import (
 	_ "time/tzdata" // time zones must load where the system has no zoneinfo
 	"unicode/utf8"
 
+	"github.com/steadyhq/steady/internal/platform/clock"
 	"github.com/steadyhq/steady/internal/platform/errs"
 )
 
@@ -235,7 +236,7 @@ func (w *MaintenanceWindow) ActiveAt(t time.Time) bool {
 	if !s.recurring {
 		return !t.Before(w.StartsAt) && t.Before(w.EndsAt)
 	}
-	today := dayOf(t.In(s.loc))
+	today := clock.DayOf(t.In(s.loc))
 	back := int64(s.dur/(24*time.Hour)) + 1
 	for d := today - back; d <= today+1; d++ {
 		if !s.occursOn(d) {
@@ -268,7 +269,7 @@ func (w *MaintenanceWindow) NextStart(t time.Time) (time.Time, bool) {
 		}
 		return time.Time{}, false
 	}
-	d := dayOf(t.In(s.loc)) - 1
+	d := clock.DayOf(t.In(s.loc)) - 1
 	for range maxMerge {
 		var ok bool
 		if d, ok = s.nextDay(d); !ok {
@@ -298,7 +299,7 @@ func (w *MaintenanceWindow) NextEnd(t time.Time) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	// The first occurrence that ends after t: it holds t, or is the next one.
-	d := dayOf(t.In(s.loc)) - int64(s.dur/(24*time.Hour)) - 2
+	d := clock.DayOf(t.In(s.loc)) - int64(s.dur/(24*time.Hour)) - 2
 	var end time.Time
 	for range 20 {
 		var ok bool
@@ -344,7 +345,7 @@ func (s *schedule) nextDay(d int64) (int64, bool) {
 }
 
 func (s *schedule) occursOn(d int64) bool {
-	return d >= s.from && d <= s.until && s.days&(1<<weekdayOf(d)) != 0
+	return d >= s.from && d <= s.until && s.days&(1<<clock.WeekdayOf(d)) != 0
 }
 
 // start is the instant at which an occurrence starting on local day d begins.
@@ -352,48 +353,10 @@ func (s *schedule) start(d int64) time.Time {
 	return localInstant(d, s.minute, s.loc)
 }
 
-// localInstant resolves a local date and time of day in loc to an instant:
-// a time skipped by a DST jump resolves to the first instant after the jump,
-// a time that happens twice to the earlier one.
+// localInstant resolves a local date and time of day in loc to an instant
+// (see clock.LocalUnix for skipped and repeated times).
 func localInstant(day int64, minute int, loc *time.Location) time.Time {
-	wall := day*86400 + int64(minute)*60 // the local time read as if it were UTC
-	offsetAt := func(u int64) int64 {
-		_, off := time.Unix(u, 0).In(loc).Zone()
-		return int64(off)
-	}
-	before, after := offsetAt(wall-86400), offsetAt(wall+86400)
-	best := int64(0)
-	found := false
-	for _, off := range [2]int64{before, after} {
-		u := wall - off
-		if offsetAt(u) == off && (!found || u < best) {
-			best, found = u, true
-		}
-	}
-	if found {
-		return time.Unix(best, 0).In(loc)
-	}
-	// In a gap: the clocks jumped from before to after over this time. The
-	// first valid instant is the transition, where the earlier zone ends.
-	if after > before {
-		_, end := time.Unix(wall-after, 0).In(loc).ZoneBounds()
-		if !end.IsZero() {
-			return end.In(loc)
-		}
-	}
-	d := time.Unix(day*86400, 0).UTC()
-	return time.Date(d.Year(), d.Month(), d.Day(), minute/60, minute%60, 0, 0, loc)
-}
-
-// dayOf is the day number (days since 1970-01-01) of t's date in t's location.
-func dayOf(t time.Time) int64 {
-	y, m, d := t.Date()
-	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / 86400
-}
-
-// weekdayOf is the weekday of a day number, Sunday = 0.
-func weekdayOf(d int64) int {
-	return int(((d % 7) + 7 + 4) % 7) // 1970-01-01 was a Thursday
+	return time.Unix(clock.LocalUnix(day, minute, loc), 0).In(loc)
 }
 
 func parseWeekday(s string) (int, bool) {

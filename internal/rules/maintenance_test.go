@@ -2,6 +2,7 @@ package rules
 
 import (
 	"encoding/json"
+	"github.com/steadyhq/steady/internal/platform/clock"
 	"testing"
 	"time"
 )
@@ -390,8 +391,8 @@ func TestLocalInstant(t *testing.T) {
 		}
 	}
 	for d, want := range map[string]int{"1970-01-01": 4, "2026-03-29": 0, "2026-10-24": 6, "1969-12-31": 3} {
-		if got := weekdayOf(day(d)); got != want {
-			t.Errorf("weekdayOf(%s) = %d; want %d", d, got, want)
+		if got := clock.WeekdayOf(day(d)); got != want {
+			t.Errorf("WeekdayOf(%s) = %d; want %d", d, got, want)
 		}
 	}
 }
