@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/steadyhq/steady/internal/event"
 	"github.com/steadyhq/steady/internal/platform/db"
@@ -223,6 +224,11 @@ func (m *Manager) joinOrOpen(ctx context.Context, tx *sql.Tx, serviceID int64, k
 		if _, err := tx.ExecContext(ctx, q+" WHERE id = $5", args...); err != nil {
 			return 0, err
 		}
+		if pri != "" {
+			if err := m.retarget(ctx, tx, id, pri); err != nil {
+				return 0, err
+			}
+		}
 		body := fmt.Sprintf("%d new alert(s) joined", n)
 		data := map[string]any{"alerts": n}
 		if pri != "" {
@@ -250,6 +256,9 @@ func (m *Manager) joinOrOpen(ctx context.Context, tx *sql.Tx, serviceID int64, k
 		return 0, err
 	}
 	if err := m.reindex(ctx, tx, id); err != nil {
+		return 0, err
+	}
+	if err := m.startSLAs(ctx, tx, id, pri, time.UnixMilli(now)); err != nil {
 		return 0, err
 	}
 	body := fmt.Sprintf("opened by an alert on %s: %s", conf.name, title)
@@ -332,6 +341,9 @@ func (m *Manager) alertsMoved(ctx context.Context, tx *sql.Tx, id int64, resolve
 				version = version + 1 WHERE id = $2`, now, id); err != nil {
 				return err
 			}
+			if err := m.slaMoved(ctx, tx, id, in.Status, Resolved, time.UnixMilli(now)); err != nil {
+				return err
+			}
 			return m.note(ctx, tx, id, "resolved", "resolved automatically: all its alerts have resolved", map[string]any{"from": in.Status})
 		}
 		if err := m.note(ctx, tx, id, "alerts_resolved", fmt.Sprintf("%d alert(s) resolved; %d still open", resolved, openLeft),
@@ -342,6 +354,9 @@ func (m *Manager) alertsMoved(ctx context.Context, tx *sql.Tx, id int64, resolve
 	if acked && in.Status == Triggered {
 		if _, err := tx.ExecContext(ctx, `UPDATE incidents SET status = 'acknowledged', acknowledged_at = $1, updated_at = $1,
 			version = version + 1 WHERE id = $2 AND status = 'triggered'`, now, id); err != nil {
+			return err
+		}
+		if err := m.slaMoved(ctx, tx, id, Triggered, Acknowledged, time.UnixMilli(now)); err != nil {
 			return err
 		}
 		return m.note(ctx, tx, id, "acknowledged", "acknowledged by an acknowledge event from the source", nil)

@@ -123,6 +123,8 @@ type Manager struct {
 	Clock  clock.Clock
 	Log    *slog.Logger
 	Matrix Matrix
+	// OnBreach, when set, is told of each SLA breach (for metrics).
+	OnBreach func(kind, priority string)
 }
 
 // New returns a manager with the ITIL default priority matrix.

@@ -30,8 +30,13 @@ func setup(t *testing.T, d db.Dialect) *fixture {
 	m := incident.New(s.App.DB, s.App.Audit, s.Clock, s.App.Log)
 	in := &event.Ingester{DB: s.App.DB, Clock: s.Clock, Hook: m.OnAlerts}
 	in.Start()
-	t.Cleanup(in.Stop)
-	return &fixture{t: t, s: s, m: m, in: in, cat: service.New(s.App.DB, s.App.Audit, s.Clock)}
+	f := &fixture{t: t, s: s, m: m, in: in, cat: service.New(s.App.DB, s.App.Audit, s.Clock)}
+	t.Cleanup(func() {
+		if f.in != nil {
+			f.in.Stop()
+		}
+	})
+	return f
 }
 
 func ptr[T any](v T) *T { return &v }

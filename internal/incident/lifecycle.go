@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/steadyhq/steady/internal/audit"
@@ -103,6 +104,9 @@ func (m *Manager) SetStatus(ctx context.Context, id int64, to Status, text strin
 		}
 		if text != "" && to != Resolved && to != Triggered {
 			body += ": " + text
+		}
+		if err := m.slaMoved(ctx, tx, id, in.Status, to, time.UnixMilli(now)); err != nil {
+			return err
 		}
 		if err := m.note(ctx, tx, id, kind, body, map[string]any{"from": in.Status, "to": to}); err != nil {
 			return err
@@ -328,6 +332,11 @@ func (m *Manager) Update(ctx context.Context, id int64, p Patch, ifVersion int64
 		if err := m.reindex(ctx, tx, id); err != nil {
 			return err
 		}
+		if in.Priority != old.Priority {
+			if err := m.retarget(ctx, tx, id, in.Priority); err != nil {
+				return err
+			}
+		}
 		if err := m.Audit.Record(ctx, tx, audit.Event{Action: "incident.update", ObjectType: "incident", ObjectID: id,
 			Summary: "updated " + old.Number, Changes: ch}); err != nil {
 			return err
@@ -407,6 +416,9 @@ func (m *Manager) Create(ctx context.Context, n NewIncident) (Incident, error) {
 			return err
 		}
 		if err := m.reindex(ctx, tx, id); err != nil {
+			return err
+		}
+		if err := m.startSLAs(ctx, tx, id, m.Matrix.Priority(n.Impact, n.Urgency), time.UnixMilli(now)); err != nil {
 			return err
 		}
 		if err := m.Audit.Record(ctx, tx, audit.Event{Action: "incident.create", ObjectType: "incident", ObjectID: id,

@@ -54,3 +54,36 @@ ALTER TABLE alerts ADD COLUMN suppressed TEXT NOT NULL DEFAULT '';
 -- Full-text search over incidents: title, and the rest (resolution, notes,
 -- tags, service), kept up to date by the incident package.
 CREATE VIRTUAL TABLE incident_search USING fts5(title, body, tokenize = 'porter unicode61');
+
+-- SLA targets per priority: time to acknowledge and to resolve, counted on a
+-- calendar (JSON; {"always":true} is 24×7).
+CREATE TABLE sla_policies (
+    priority          TEXT    PRIMARY KEY,
+    ack_seconds       INTEGER NOT NULL,
+    resolve_seconds   INTEGER NOT NULL,
+    calendar          TEXT    NOT NULL,
+    updated_at        INTEGER NOT NULL
+);
+INSERT INTO sla_policies (priority, ack_seconds, resolve_seconds, calendar, updated_at) VALUES
+    ('P1', 300, 14400, '{"name":"24x7","always":true}', 0),
+    ('P2', 900, 28800, '{"name":"24x7","always":true}', 0),
+    ('P3', 3600, 86400, '{"name":"24x7","always":true}', 0),
+    ('P4', 14400, 259200, '{"name":"business hours","time_zone":"UTC","hours":{"mon":[{"start":"09:00","end":"17:00"}],"tue":[{"start":"09:00","end":"17:00"}],"wed":[{"start":"09:00","end":"17:00"}],"thu":[{"start":"09:00","end":"17:00"}],"fri":[{"start":"09:00","end":"17:00"}]}}', 0),
+    ('P5', 28800, 432000, '{"name":"business hours","time_zone":"UTC","hours":{"mon":[{"start":"09:00","end":"17:00"}],"tue":[{"start":"09:00","end":"17:00"}],"wed":[{"start":"09:00","end":"17:00"}],"thu":[{"start":"09:00","end":"17:00"}],"fri":[{"start":"09:00","end":"17:00"}]}}', 0);
+
+-- The SLA clocks of each incident: the intervals during which each ran, its
+-- due time, and when it was met or breached. Breaches are found by a job
+-- that reads due_at, so a restart misses none.
+CREATE TABLE incident_slas (
+    incident_id INTEGER NOT NULL REFERENCES incidents(id) ON DELETE CASCADE,
+    kind        TEXT    NOT NULL,
+    priority    TEXT    NOT NULL,
+    target_ms   INTEGER NOT NULL,
+    calendar    TEXT    NOT NULL,
+    running     TEXT    NOT NULL,
+    due_at      INTEGER,
+    met_at      INTEGER,
+    breached_at INTEGER,
+    PRIMARY KEY (incident_id, kind)
+);
+CREATE INDEX incident_slas_due ON incident_slas(due_at) WHERE met_at IS NULL AND breached_at IS NULL;
