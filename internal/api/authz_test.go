@@ -28,6 +28,8 @@ func TestAuthorization(t *testing.T) {
 		}
 		team := id(c.do("POST", "/api/v1/teams", admin, map[string]any{"name": "Authz"}).Want(201))
 		c.do("POST", path("/api/v1/teams/%d/members", team), admin, map[string]any{"user_id": users[iam.RoleViewer].ID}).Want(201)
+		svc := s.NewService("Authz")
+		alert := resultAlert(c.do("POST", "/api/v1/events", "", map[string]any{"summary": "authz"}, "X-Routing-Key", svc.Key).Want(202))
 
 		// Tokens that must not work.
 		victim := c.user(iam.RoleAdmin)
@@ -78,12 +80,19 @@ func TestAuthorization(t *testing.T) {
 		// for others, any existing object.
 		fill := func(rt api.Route, role iam.Role, allowed bool) string {
 			p := rt.Path()
+			existing := strings.NewReplacer("/services/{id}", path("/services/%d", svc.ID), "{key_id}", path("%d", svc.KeyID),
+				"/alerts/{id}", path("/alerts/%d", alert))
 			if !allowed {
 				r := strings.NewReplacer("/users/{id}", path("/users/%d", s.AdminID), "/teams/{id}", path("/teams/%d", team),
 					"{user_id}", path("%d", users[iam.RoleViewer].ID), "/tokens/{id}", path("/tokens/%d", ownToken[iam.RoleViewer]))
-				return r.Replace(p)
+				return existing.Replace(r.Replace(p))
 			}
 			switch rt.Pattern {
+			case "DELETE /api/v1/services/{id}":
+				return path("/api/v1/services/%d", s.NewService("Gone "+string(role)).ID)
+			case "DELETE /api/v1/services/{id}/integration-keys/{key_id}":
+				k := id(c.do("POST", path("/api/v1/services/%d/integration-keys", svc.ID), admin, map[string]any{"name": "to revoke"}).Want(201))
+				return path("/api/v1/services/%d/integration-keys/%d", svc.ID, k)
 			case "DELETE /api/v1/users/{id}":
 				u := id(c.do("POST", "/api/v1/users", admin, map[string]any{"email": "gone-" + strings.ReplaceAll(t.Name(), "/", "-") +
 					string(role) + "@example.com", "name": "Gone"}).Want(201))
@@ -100,7 +109,7 @@ func TestAuthorization(t *testing.T) {
 			case "GET /api/v1/tokens/{id}":
 				return path("/api/v1/tokens/%d", ownToken[role])
 			}
-			return strings.NewReplacer("/users/{id}", "/users/me", "/teams/{id}", path("/teams/%d", team)).Replace(p)
+			return existing.Replace(strings.NewReplacer("/users/{id}", "/users/me", "/teams/{id}", path("/teams/%d", team)).Replace(p))
 		}
 		bodyFor := func(rt api.Route) any {
 			if m := rt.Method(); m == http.MethodPost || m == http.MethodPatch {
@@ -116,6 +125,26 @@ func TestAuthorization(t *testing.T) {
 		for _, rt := range routes {
 			t.Run(strings.ReplaceAll(rt.Pattern, "/", "_"), func(t *testing.T) {
 				c := on(t, s)
+				if rt.Auth == api.AuthIntegrationKey {
+					// An API token is no integration key, whatever its role:
+					// each caller is refused (a 401; 400 or 404 where the key
+					// goes in the body), none gets a 500, a good key works.
+					callers := unusable
+					for _, role := range iam.Roles {
+						callers = append(callers, caller{name: string(role) + "'s API token", token: users[role].Token})
+					}
+					for _, who := range callers {
+						r := c.do(rt.Method(), rt.Path(), who.token, eventBody(rt, who.token), who.headers...)
+						if r.Status < 400 || r.Status >= 500 {
+							t.Errorf("%s: %d; want a refusal; body: %s", who.name, r.Status, r.Body)
+						}
+					}
+					r := c.do(rt.Method(), rt.Path(), svc.Key, eventBody(rt, svc.Key))
+					if r.Status < 200 || r.Status > 299 {
+						t.Errorf("the service's integration key: %d; body: %s", r.Status, r.Body)
+					}
+					return
+				}
 				for _, who := range unusable {
 					r := c.do(rt.Method(), fill(rt, "", false), who.token, bodyFor(rt), who.headers...)
 					if rt.Role == api.Public {
@@ -161,4 +190,21 @@ func TestAuthorization(t *testing.T) {
 			t.Fatalf("audit chain after the walk: %v", v)
 		}
 	})
+}
+
+// eventBody is a valid body for an event endpoint; key is the routing key
+// where the format carries it in the body.
+func eventBody(rt api.Route, key string) any {
+	switch rt.Path() {
+	case "/v2/enqueue":
+		body := map[string]any{"event_action": "trigger", "payload": map[string]any{"summary": "authz", "source": "test", "severity": "info"}}
+		if key != "" {
+			body["routing_key"] = key
+		}
+		return body
+	case "/api/v1/integrations/alertmanager":
+		return map[string]any{"version": "4", "status": "firing", "alerts": []any{
+			map[string]any{"status": "firing", "labels": map[string]string{"alertname": "Authz"}}}}
+	}
+	return map[string]any{"summary": "authz"}
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/steadyhq/steady/internal/platform/errs"
 	"github.com/steadyhq/steady/internal/platform/httpx"
+	"github.com/steadyhq/steady/internal/platform/reqctx"
 )
 
 // writeError answers with the problem document of err (httpx.ProblemFor is
@@ -19,4 +20,10 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="steady"`)
 	}
 	httpx.WriteProblem(w, p)
+}
+
+// logFailure logs an error that is ours, for answers that are not problem
+// documents (PagerDuty's endpoint).
+func (s *Server) logFailure(r *http.Request, err error) {
+	s.Log.ErrorContext(r.Context(), "request failed", "request_id", reqctx.RequestID(r.Context()), "path", r.URL.Path, "error", err.Error())
 }

@@ -24,6 +24,8 @@ func TestPaging(t *testing.T) {
 				"role": iam.Roles[i%len(iam.Roles)]}).Want(201))
 			c.do("POST", "/api/v1/teams", admin, map[string]any{"name": fmt.Sprintf("Team %d", i)}).Want(201)
 			c.do("POST", "/api/v1/tokens", admin, map[string]any{"name": fmt.Sprintf("tok %d", i), "user_id": u}).Want(201)
+			sv := s.NewService(fmt.Sprintf("Service %d", i))
+			c.do("POST", "/api/v1/events", sv.Key, []map[string]any{{"summary": "a", "dedup_key": "a"}, {"summary": "b", "dedup_key": "b"}}).Want(202)
 		}
 
 		lists := []struct {
@@ -38,6 +40,10 @@ func TestPaging(t *testing.T) {
 			{"/api/v1/tokens", "id", false},
 			{"/api/v1/audit", "seq", true},
 			{"/api/v1/audit?action=user.", "seq", true},
+			{"/api/v1/services", "id", false},
+			{"/api/v1/services?q=service", "id", false},
+			{"/api/v1/alerts", "id", true},
+			{"/api/v1/alerts?status=triggered&dedup_key=b", "id", true},
 		}
 		for _, l := range lists {
 			t.Run(l.path, func(t *testing.T) {

@@ -1,11 +1,15 @@
 package api
 
-import "github.com/steadyhq/steady/internal/iam"
+import (
+	"github.com/steadyhq/steady/internal/event"
+	"github.com/steadyhq/steady/internal/iam"
+)
 
 // Routes lists every API route and the least role it needs. Finer rules (a
 // user may change their own name; a token for someone else needs an admin)
 // live in the capability's service. The OpenAPI test checks this list
 // against openapi.json; the authorization test walks it with every role.
+// The event endpoints take a service's integration key instead of a token.
 func (s *Server) Routes() []Route {
 	const (
 		viewer  = iam.RoleViewer
@@ -49,5 +53,27 @@ func (s *Server) Routes() []Route {
 		// Audit trail
 		{Pattern: "GET /api/v1/audit", Role: manager, Handler: s.listAudit},
 		{Pattern: "GET /api/v1/audit/verify", Role: admin, Handler: s.verifyAudit},
+
+		// Services and their integration keys
+		{Pattern: "GET /api/v1/services", Role: viewer, Handler: s.listServices},
+		{Pattern: "POST /api/v1/services", Role: manager, Handler: s.createService},
+		{Pattern: "GET /api/v1/services/{id}", Role: viewer, Handler: s.getService},
+		{Pattern: "PATCH /api/v1/services/{id}", Role: manager, Handler: s.updateService},
+		{Pattern: "DELETE /api/v1/services/{id}", Role: manager, Handler: s.deleteService},
+		{Pattern: "GET /api/v1/services/{id}/integration-keys", Role: manager, Handler: s.listIntegrationKeys},
+		{Pattern: "POST /api/v1/services/{id}/integration-keys", Role: manager, Handler: s.createIntegrationKey},
+		{Pattern: "DELETE /api/v1/services/{id}/integration-keys/{key_id}", Role: manager, Handler: s.revokeIntegrationKey},
+
+		// Alerts
+		{Pattern: "GET /api/v1/alerts", Role: viewer, Handler: s.listAlerts},
+		{Pattern: "GET /api/v1/alerts/{id}", Role: viewer, Handler: s.getAlert},
+
+		// Events in, with an integration key
+		{Pattern: "POST /v2/enqueue", Role: Public, Auth: AuthIntegrationKey, BodyLimit: PagerDutyBodyLimit,
+			Handler: s.enqueuePagerDuty, WriteError: s.pagerDutyError},
+		{Pattern: "POST /api/v1/integrations/alertmanager", Role: Public, Auth: AuthIntegrationKey, BodyLimit: EventsBodyLimit,
+			Handler: s.receiveAlertmanager, WriteError: s.ingestError(event.SourceAlertmanager)},
+		{Pattern: "POST /api/v1/events", Role: Public, Auth: AuthIntegrationKey, BodyLimit: EventsBodyLimit,
+			Handler: s.receiveEvents, WriteError: s.ingestError(event.SourceGeneric)},
 	}
 }

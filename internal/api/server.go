@@ -8,14 +8,17 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync/atomic"
 
 	"github.com/steadyhq/steady/internal/audit"
+	"github.com/steadyhq/steady/internal/event"
 	"github.com/steadyhq/steady/internal/iam"
 	"github.com/steadyhq/steady/internal/platform/clock"
 	"github.com/steadyhq/steady/internal/platform/db"
 	"github.com/steadyhq/steady/internal/platform/errs"
 	"github.com/steadyhq/steady/internal/platform/obs"
 	"github.com/steadyhq/steady/internal/platform/reqctx"
+	"github.com/steadyhq/steady/internal/service"
 )
 
 // Server holds what the handlers need.
@@ -27,6 +30,14 @@ type Server struct {
 	Log     *slog.Logger
 	Metrics *obs.Metrics
 	Version string
+	// Services is the service catalog; it also routes integration keys.
+	Services *service.Catalog
+	// Ingester stores inbound events in group commits.
+	Ingester *event.Ingester
+
+	ingest     map[event.Source]*ingestMetrics
+	pending    atomic.Int64 // events submitted and not yet committed
+	maxPending atomic.Int64 // 0 means DefaultMaxPendingEvents
 }
 
 // Public marks a route that needs no token.
@@ -35,15 +46,34 @@ const Public iam.Role = ""
 // DefaultBodyLimit caps request bodies of routes that set no limit of their own.
 const DefaultBodyLimit = 1 << 20
 
+// Auth says how the callers of a route prove who they are.
+type Auth int
+
+const (
+	// AuthToken is an API token in Authorization: Bearer, checked against
+	// the route's Role (none at all for a Public route).
+	AuthToken Auth = iota
+	// AuthIntegrationKey is a service's integration key, which the handler
+	// checks itself: it may come in a header, the query or (PagerDuty) the
+	// body. Such a route's Role is Public: no API token is looked up.
+	AuthIntegrationKey
+)
+
 // Route is one API endpoint.
 type Route struct {
 	// Pattern is a net/http ServeMux pattern: "GET /api/v1/users/{id}".
 	Pattern string
 	// Role is the least role that may call it; Public for no token at all.
-	Role    iam.Role
+	Role iam.Role
+	// Auth is how callers authenticate; the zero value is an API token.
+	Auth    Auth
 	Handler func(http.ResponseWriter, *http.Request) error
 	// BodyLimit caps the request body; 0 means DefaultBodyLimit.
 	BodyLimit int64
+	// WriteError answers the route's errors when they are not problem
+	// documents (PagerDuty's endpoint answers as PagerDuty does); nil means
+	// writeError.
+	WriteError func(http.ResponseWriter, *http.Request, error)
 }
 
 // Method and Path split the pattern.
@@ -52,6 +82,9 @@ func (rt Route) Path() string   { _, p, _ := strings.Cut(rt.Pattern, " "); retur
 
 // Register adds every API route to mux.
 func (s *Server) Register(mux *http.ServeMux) {
+	if s.ingest == nil && s.Metrics != nil {
+		s.ingest = newIngestMetrics(s.Metrics)
+	}
 	for _, rt := range s.Routes() {
 		mux.Handle(rt.Pattern, s.wrap(rt))
 	}
@@ -68,9 +101,13 @@ func (s *Server) wrap(rt Route) http.Handler {
 	if limit == 0 {
 		limit = DefaultBodyLimit
 	}
+	fail := s.writeError
+	if rt.WriteError != nil {
+		fail = rt.WriteError
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength > limit {
-			s.writeError(w, r, errs.TooLarge("the request body is larger than %d bytes", limit))
+			fail(w, r, errs.TooLarge("the request body is larger than %d bytes", limit))
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, limit)
@@ -79,17 +116,17 @@ func (s *Server) wrap(rt Route) http.Handler {
 		if rt.Role != Public {
 			p, err := s.authenticate(r)
 			if err != nil {
-				s.writeError(w, r, err)
+				fail(w, r, err)
 				return
 			}
 			if !p.Role.AtLeast(rt.Role) {
-				s.writeError(w, r, errs.Forbidden("this needs the %s role; the token has %s", rt.Role, p.Role))
+				fail(w, r, errs.Forbidden("this needs the %s role; the token has %s", rt.Role, p.Role))
 				return
 			}
 			r = r.WithContext(iam.WithPrincipal(ctx, p))
 		}
 		if err := checkQuery(r); err != nil {
-			s.writeError(w, r, err)
+			fail(w, r, err)
 			return
 		}
 		h := rt.Handler
@@ -97,7 +134,7 @@ func (s *Server) wrap(rt Route) http.Handler {
 			h = s.idempotent(h)
 		}
 		if err := h(w, r); err != nil {
-			s.writeError(w, r, err)
+			fail(w, r, err)
 		}
 	})
 }

@@ -19,11 +19,13 @@ import (
 	"github.com/steadyhq/steady/internal/api"
 	"github.com/steadyhq/steady/internal/audit"
 	"github.com/steadyhq/steady/internal/demo"
+	"github.com/steadyhq/steady/internal/event"
 	"github.com/steadyhq/steady/internal/iam"
 	"github.com/steadyhq/steady/internal/platform/clock"
 	"github.com/steadyhq/steady/internal/platform/db"
 	"github.com/steadyhq/steady/internal/platform/httpx"
 	"github.com/steadyhq/steady/internal/platform/obs"
+	"github.com/steadyhq/steady/internal/service"
 	"github.com/steadyhq/steady/internal/web"
 )
 
@@ -39,25 +41,31 @@ type Env struct {
 
 // App is a configured Steady server.
 type App struct {
-	Opts    Options
-	DB      *db.DB
-	IAM     *iam.Service
-	Audit   *audit.Log
-	API     *api.Server
-	Web     *web.Server
-	Metrics *obs.Metrics
-	Tracing *obs.Tracing
-	Log     *slog.Logger
-	Clock   clock.Clock
+	Opts  Options
+	DB    *db.DB
+	IAM   *iam.Service
+	Audit *audit.Log
+	// Services is the service catalog (services and integration keys).
+	Services *service.Catalog
+	// Ingester stores inbound events in group commits. Capabilities that
+	// react to alerts set its Hook in New, before Start.
+	Ingester *event.Ingester
+	API      *api.Server
+	Web      *web.Server
+	Metrics  *obs.Metrics
+	Tracing  *obs.Tracing
+	Log      *slog.Logger
+	Clock    clock.Clock
 	// Bootstrap holds the first admin's credentials when New created the database.
 	Bootstrap *iam.BootstrapResult
 
-	handler http.Handler
-	unlock  func()
-	srv     *http.Server
-	ln      net.Listener
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
+	handler   http.Handler
+	ingesting bool
+	unlock    func()
+	srv       *http.Server
+	ln        net.Listener
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
 }
 
 // New opens the database, applies migrations, creates the first admin on a new
@@ -125,7 +133,10 @@ func New(ctx context.Context, o Options, env Env) (_ *App, err error) {
 	if a.Tracing, err = obs.NewTracing(ctx, o.OTLPEndpoint, Version); err != nil {
 		return nil, fmt.Errorf("tracing: %w", err)
 	}
-	a.API = &api.Server{DB: a.DB, IAM: a.IAM, Audit: a.Audit, Clock: a.Clock, Log: a.Log, Metrics: a.Metrics, Version: Version}
+	a.Services = service.New(a.DB, a.Audit, a.Clock)
+	a.Ingester = &event.Ingester{DB: a.DB, Clock: a.Clock, Log: a.Log}
+	a.API = &api.Server{DB: a.DB, IAM: a.IAM, Audit: a.Audit, Clock: a.Clock, Log: a.Log, Metrics: a.Metrics, Version: Version,
+		Services: a.Services, Ingester: a.Ingester}
 	a.Web, err = web.New(web.Deps{IAM: a.IAM, Audit: a.Audit, Clock: a.Clock, Log: a.Log, Version: Version,
 		SecureCookies: o.TLSCert != "" || strings.HasPrefix(o.PublicURL, "https://")})
 	if err != nil {
@@ -187,6 +198,9 @@ func (a *App) Start(ctx context.Context) error {
 		a.srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 		a.ln = tls.NewListener(ln, a.srv.TLSConfig)
 	}
+	// The ingester runs before the first request can reach it.
+	a.Ingester.Start()
+	a.ingesting = true
 	jctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a.cancel = cancel
 	a.wg.Add(2)
@@ -224,11 +238,17 @@ func (a *App) housekeeping(ctx context.Context) {
 }
 
 // Stop stops accepting connections, lets requests in flight finish (until ctx
-// ends), stops the jobs and closes the database.
+// ends), commits the events they submitted, stops the jobs and closes the
+// database.
 func (a *App) Stop(ctx context.Context) error {
 	var err error
 	if a.srv != nil {
 		err = a.srv.Shutdown(ctx)
+	}
+	// After the server: requests in flight have had their commits.
+	if a.ingesting {
+		a.Ingester.Stop()
+		a.ingesting = false
 	}
 	if a.cancel != nil {
 		a.cancel()

@@ -76,6 +76,36 @@ func TestRestartKeepsData(t *testing.T) {
 	})
 }
 
+// Events answered 202 are committed: they are there after a restart, and
+// the restarted server takes events again.
+func TestEventsSurviveRestart(t *testing.T) {
+	testkit.Dialects(t, func(t *testing.T, d db.Dialect) {
+		s := testkit.Start(t, d)
+		svc := s.NewService("Durable")
+		for i := range 3 {
+			s.Do("POST", "/v2/enqueue", "", map[string]any{"routing_key": svc.Key, "event_action": "trigger", "dedup_key": "same",
+				"payload": map[string]any{"summary": "s", "source": "h", "severity": "info"}}).Want(202)
+			s.Do("POST", "/api/v1/events", svc.Key, map[string]any{"summary": "s", "dedup_key": "other-" + string(rune('a'+i))}).Want(202)
+		}
+		s = s.Restart()
+		var l struct {
+			Items []struct {
+				DedupKey string `json:"dedup_key"`
+				Count    int    `json:"count"`
+			} `json:"items"`
+		}
+		s.Do("GET", "/api/v1/alerts?dedup_key=same", s.AdminToken, nil).Want(200).JSON(&l)
+		if len(l.Items) != 1 || l.Items[0].Count != 3 {
+			t.Fatalf("after restart: %+v", l)
+		}
+		s.Do("POST", "/api/v1/events", svc.Key, map[string]any{"summary": "s", "dedup_key": "same"}).Want(202)
+		s.Do("GET", "/api/v1/alerts?dedup_key=same", s.AdminToken, nil).Want(200).JSON(&l)
+		if len(l.Items) != 1 || l.Items[0].Count != 4 {
+			t.Fatalf("after a new event: %+v", l)
+		}
+	})
+}
+
 func TestReadyzReportsADeadDatabase(t *testing.T) {
 	s := testkit.Start(t, db.SQLite)
 	s.Do("GET", "/readyz", "", nil).Want(200)

@@ -71,6 +71,7 @@ right person and runs the ITSM processes around them.
 
 Server:      steady serve --demo
 Client:      steady --server URL --token TOKEN user list
+Events:      steady event send --key KEY --summary "disk full"
 Maintenance: steady backup, steady restore, steady audit verify, steady migrate`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -81,7 +82,8 @@ Maintenance: steady backup, steady restore, steady audit verify, steady migrate`
 	pf.StringVar(&e.token, "token", e.getenv("STEADY_TOKEN"), "API token (env STEADY_TOKEN)")
 	pf.StringVarP(&e.output, "output", "o", "table", "output format: table, json or yaml")
 	root.AddCommand(e.serveCmd(), e.migrateCmd(), e.versionCmd(), e.backupCmd(), e.restoreCmd(),
-		e.userCmd(), e.teamCmd(), e.tokenCmd(), e.auditCmd(), e.whoamiCmd())
+		e.userCmd(), e.teamCmd(), e.tokenCmd(), e.auditCmd(), e.whoamiCmd(),
+		e.serviceCmd(), e.alertCmd(), e.eventCmd())
 	return root
 }
 

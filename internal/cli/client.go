@@ -19,6 +19,9 @@ type client struct {
 	base  string
 	token string
 	http  *http.Client
+	// key is true when token is a service's integration key (event send),
+	// not an API token: it only changes what a refusal says.
+	key bool
 }
 
 func (e *env) client() *client {
@@ -88,6 +91,12 @@ func (c *client) do(ctx context.Context, method, path string, body, out any) err
 		}
 		switch resp.StatusCode {
 		case http.StatusUnauthorized:
+			if c.key {
+				if c.token == "" {
+					return fmt.Errorf("sending events needs a service's integration key: set --key or STEADY_INTEGRATION_KEY")
+				}
+				return fmt.Errorf("the server refused the integration key: %s", msg)
+			}
 			if c.token == "" {
 				return fmt.Errorf("the server needs an API token: set --token or STEADY_TOKEN")
 			}

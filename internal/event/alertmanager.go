@@ -8,8 +8,8 @@ import (
 )
 
 // AlertmanagerWebhook is the body Prometheus Alertmanager (and Grafana's
-// Alertmanager-compatible contact point) posts to a webhook receiver,
-// version "4". Newer fields are ignored.
+// webhook contact point, version "1") posts to a webhook receiver, version
+// "4". Newer fields are ignored.
 type AlertmanagerWebhook struct {
 	Version           string              `json:"version"`
 	GroupKey          string              `json:"groupKey"`
@@ -44,8 +44,10 @@ func ParseAlertmanager(body []byte, now time.Time) ([]Event, error) {
 		return nil, &InvalidEvent{Message: "Alertmanager webhook is invalid", Errors: []string{jsonProblem(err)}}
 	}
 	var problems []string
-	if in.Version != "" && in.Version != "4" {
-		problems = append(problems, fmt.Sprintf("'version' %q is not supported (expected \"4\")", clip(in.Version, 20)))
+	// Alertmanager sends version "4"; Grafana's webhook contact point sends
+	// the same body with more fields and version "1".
+	if in.Version != "" && in.Version != "4" && in.Version != "1" {
+		problems = append(problems, fmt.Sprintf("'version' %q is not supported (expected \"4\", or Grafana's \"1\")", clip(in.Version, 20)))
 	}
 	if len(in.Alerts) == 0 {
 		problems = append(problems, "'alerts' is missing or empty")

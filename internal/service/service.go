@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/steadyhq/steady/internal/audit"
 	"github.com/steadyhq/steady/internal/iam"
@@ -107,7 +108,10 @@ func (s Service) Validate() error {
 	var fe errs.Fields
 	fe.Check(s.Name == "", "name", "is required")
 	fe.Check(len(s.Name) > 200, "name", "must be at most 200 characters")
+	// A name is one line; PostgreSQL cannot store NUL at all.
+	fe.Check(strings.ContainsFunc(s.Name, unicode.IsControl), "name", "must not contain control characters")
 	fe.Check(len(s.Description) > 4000, "description", "must be at most 4000 characters")
+	fe.Check(strings.ContainsRune(s.Description, 0), "description", "must not contain NUL characters")
 	fe.Check(!s.Criticality.valid(), "criticality", "must be critical, high, medium or low")
 	fe.Check(len(s.Labels) > 64, "labels", "must have at most 64 entries")
 	for k, v := range s.Labels {
@@ -115,6 +119,8 @@ func (s Service) Validate() error {
 			fe.Add("labels."+k, "is not a valid label name")
 		} else if len(v) > 1024 {
 			fe.Add("labels."+k, "must be at most 1024 characters")
+		} else if strings.ContainsRune(v, 0) {
+			fe.Add("labels."+k, "must not contain NUL characters")
 		}
 	}
 	fe.Check(len(s.GroupBy) > 16, "group_by", "must name at most 16 labels")
@@ -353,6 +359,9 @@ func (c *Catalog) CreateKey(ctx context.Context, serviceID int64, name string) (
 	}
 	if len(name) > 200 {
 		return IntegrationKey{}, errs.Invalid("name", "must be at most 200 characters")
+	}
+	if strings.ContainsFunc(name, unicode.IsControl) {
+		return IntegrationKey{}, errs.Invalid("name", "must not contain control characters")
 	}
 	var out IntegrationKey
 	err := c.DB.Tx(ctx, func(tx *sql.Tx) error {

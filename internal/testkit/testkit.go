@@ -344,3 +344,30 @@ func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
 }
+
+// Service is a service made for a test, with one integration key.
+type Service struct {
+	ID    int64
+	Name  string
+	Key   string // the integration key, for the event endpoints
+	KeyID int64
+}
+
+// NewService creates a service called name, and an integration key for it,
+// through the API as the first admin.
+func (s *Server) NewService(name string) Service {
+	s.T.Helper()
+	sv := Service{Name: name}
+	var created struct {
+		ID int64 `json:"id"`
+	}
+	s.Do("POST", "/api/v1/services", s.AdminToken, map[string]any{"name": name}).Want(201).JSON(&created)
+	sv.ID = created.ID
+	var key struct {
+		ID  int64  `json:"id"`
+		Key string `json:"key"`
+	}
+	s.Do("POST", fmt.Sprintf("/api/v1/services/%d/integration-keys", sv.ID), s.AdminToken, map[string]any{"name": "test"}).Want(201).JSON(&key)
+	sv.Key, sv.KeyID = key.Key, key.ID
+	return sv
+}
