@@ -21,6 +21,7 @@ import (
 	"github.com/steadyhq/steady/internal/demo"
 	"github.com/steadyhq/steady/internal/event"
 	"github.com/steadyhq/steady/internal/iam"
+	"github.com/steadyhq/steady/internal/incident"
 	"github.com/steadyhq/steady/internal/platform/clock"
 	"github.com/steadyhq/steady/internal/platform/db"
 	"github.com/steadyhq/steady/internal/platform/httpx"
@@ -50,6 +51,8 @@ type App struct {
 	// Ingester stores inbound events in group commits. Capabilities that
 	// react to alerts set its Hook in New, before Start.
 	Ingester *event.Ingester
+	// Incidents groups alerts into incidents (the ingest hook) and runs them.
+	Incidents *incident.Manager
 	API      *api.Server
 	Web      *web.Server
 	Metrics  *obs.Metrics
@@ -134,7 +137,9 @@ func New(ctx context.Context, o Options, env Env) (_ *App, err error) {
 		return nil, fmt.Errorf("tracing: %w", err)
 	}
 	a.Services = service.New(a.DB, a.Audit, a.Clock)
-	a.Ingester = &event.Ingester{DB: a.DB, Clock: a.Clock, Log: a.Log}
+	a.Incidents = incident.New(a.DB, a.Audit, a.Clock, a.Log)
+	a.Ingester = &event.Ingester{DB: a.DB, Clock: a.Clock, Log: a.Log, Hook: a.Incidents.OnAlerts}
+	watchIncidents(a.Metrics, a.Incidents)
 	a.API = &api.Server{DB: a.DB, IAM: a.IAM, Audit: a.Audit, Clock: a.Clock, Log: a.Log, Metrics: a.Metrics, Version: Version,
 		Services: a.Services, Ingester: a.Ingester}
 	a.Web, err = web.New(web.Deps{IAM: a.IAM, Audit: a.Audit, Clock: a.Clock, Log: a.Log, Version: Version,
@@ -203,7 +208,7 @@ func (a *App) Start(ctx context.Context) error {
 	a.ingesting = true
 	jctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a.cancel = cancel
-	a.wg.Add(2)
+	a.wg.Add(3)
 	go func() {
 		defer a.wg.Done()
 		if err := a.srv.Serve(a.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -212,22 +217,38 @@ func (a *App) Start(ctx context.Context) error {
 	}()
 	go func() {
 		defer a.wg.Done()
-		a.housekeeping(jctx)
+		a.every(jctx, time.Minute, "housekeeping", a.housekeeping)
+	}()
+	go func() {
+		defer a.wg.Done()
+		a.every(jctx, slaCheckEvery, "check SLAs", func(ctx context.Context) error {
+			_, err := a.Incidents.CheckSLAs(ctx)
+			return err
+		})
 	}()
 	a.Log.Info("steady started", "addr", a.Addr(), "database", a.DB.Dialect, "version", Version)
 	return nil
 }
 
 // housekeeping removes ended sessions and expired idempotency keys.
-func (a *App) housekeeping(ctx context.Context) {
-	t := time.NewTicker(time.Minute)
+func (a *App) housekeeping(ctx context.Context) error {
+	if _, err := a.IAM.PruneSessions(ctx); err != nil {
+		return err
+	}
+	return a.API.PruneIdempotencyKeys(ctx)
+}
+
+// slaCheckEvery is how often running SLA clocks are checked for breaches.
+const slaCheckEvery = 5 * time.Second
+
+// every runs job at once and then every d until ctx ends. Jobs read their
+// state from the database, so a missed run is caught up by the next one.
+func (a *App) every(ctx context.Context, d time.Duration, name string, job func(context.Context) error) {
+	t := time.NewTicker(d)
 	defer t.Stop()
 	for {
-		if _, err := a.IAM.PruneSessions(ctx); err != nil && ctx.Err() == nil {
-			a.Log.Warn("prune sessions", "error", err)
-		}
-		if err := a.API.PruneIdempotencyKeys(ctx); err != nil && ctx.Err() == nil {
-			a.Log.Warn("prune idempotency keys", "error", err)
+		if err := job(ctx); err != nil && ctx.Err() == nil {
+			a.Log.Warn(name, "error", err)
 		}
 		select {
 		case <-ctx.Done():

@@ -146,3 +146,23 @@ func TestTracesAreExported(t *testing.T) {
 		t.Fatalf("the span does not name its route: %q", b)
 	}
 }
+
+// An event through the PagerDuty endpoint becomes an incident in the same
+// commit, and the incident metrics count it.
+func TestEventBecomesIncident(t *testing.T) {
+	testkit.Dialects(t, func(t *testing.T, d db.Dialect) {
+		s := testkit.Start(t, d)
+		sv := s.NewService("checkout")
+		svc, key := sv.ID, sv.Key
+		s.Do("POST", "/v2/enqueue", "", map[string]any{"routing_key": key, "event_action": "trigger", "dedup_key": "disk-1",
+			"payload": map[string]any{"summary": "Disk full on db-1", "source": "db-1", "severity": "critical"}}).Want(202)
+		var n int
+		if err := s.App.DB.R.QueryRow("SELECT COUNT(*) FROM incidents WHERE service_id = $1 AND status = 'triggered' AND title = 'Disk full on db-1'", svc).Scan(&n); err != nil || n != 1 {
+			t.Fatalf("%d incidents: %v", n, err)
+		}
+		m := string(s.Do("GET", "/metrics", "", nil).Want(200).Body)
+		if !strings.Contains(m, `steady_incidents_open{priority="P2"} 1`) {
+			t.Fatalf("open incidents metric missing:\n%s", m)
+		}
+	})
+}

@@ -176,3 +176,23 @@ func (m *Manager) Related(ctx context.Context, id int64) ([]Incident, error) {
 	}
 	return out, nil
 }
+
+// OpenByPriority counts open incidents per priority (for metrics; no
+// visibility rules apply to counts).
+func (m *Manager) OpenByPriority(ctx context.Context) (map[string]int, error) {
+	rows, err := m.DB.R.QueryContext(ctx, "SELECT priority, COUNT(*) FROM incidents WHERE status IN "+openStatuses+" GROUP BY priority")
+	if err != nil {
+		return nil, db.Classify(err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var p string
+		var n int
+		if err := rows.Scan(&p, &n); err != nil {
+			return nil, err
+		}
+		out[p] = n
+	}
+	return out, db.Classify(rows.Err())
+}
