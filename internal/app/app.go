@@ -53,12 +53,12 @@ type App struct {
 	Ingester *event.Ingester
 	// Incidents groups alerts into incidents (the ingest hook) and runs them.
 	Incidents *incident.Manager
-	API      *api.Server
-	Web      *web.Server
-	Metrics  *obs.Metrics
-	Tracing  *obs.Tracing
-	Log      *slog.Logger
-	Clock    clock.Clock
+	API       *api.Server
+	Web       *web.Server
+	Metrics   *obs.Metrics
+	Tracing   *obs.Tracing
+	Log       *slog.Logger
+	Clock     clock.Clock
 	// Bootstrap holds the first admin's credentials when New created the database.
 	Bootstrap *iam.BootstrapResult
 
