@@ -55,6 +55,8 @@ type AlertFilter struct {
 	// Status is triggered, acknowledged, resolved, or open (not resolved).
 	Status   string
 	DedupKey string
+	// IncidentID selects the alerts grouped into one incident.
+	IncidentID int64
 }
 
 // Validate names the invalid filters.
@@ -119,6 +121,9 @@ func ListAlerts(ctx context.Context, d *db.DB, f AlertFilter, p page.Request) (p
 	}
 	if f.DedupKey != "" {
 		add("dedup_key = ?", f.DedupKey)
+	}
+	if f.IncidentID != 0 {
+		add("incident_id = ?", f.IncidentID)
 	}
 	if p.After > 0 {
 		add("id < ?", p.After)

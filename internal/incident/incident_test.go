@@ -379,3 +379,20 @@ func TestReport(t *testing.T) {
 		t.Fatalf("html: %v\n%s", err, h)
 	}
 }
+
+func TestAlertsAndEventsOfAnIncident(t *testing.T) {
+	testkit.Dialects(t, func(t *testing.T, d db.Dialect) {
+		f := setup(t, d)
+		svc := f.service("queue", service.Fields{})
+		f.send(svc, trigger("q1", "error", nil), trigger("q2", "error", nil), trigger("q1", "error", nil))
+		in := f.incidents(incident.Filter{ServiceID: svc})[0]
+		al, err := f.m.Alerts(responder, in.ID, page.Request{Limit: 10})
+		if err != nil || len(al.Items) != 2 {
+			t.Fatalf("alerts: %+v %v", al, err)
+		}
+		ev, err := f.m.Events(responder, in.ID, page.Request{Limit: 2})
+		if err != nil || len(ev.Items) != 2 || ev.Next == "" || ev.Items[0].Event.DedupKey != "q1" {
+			t.Fatalf("events: %+v %v", ev, err)
+		}
+	})
+}

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/steadyhq/steady/internal/event"
 	"github.com/steadyhq/steady/internal/iam"
 	"github.com/steadyhq/steady/internal/platform/db"
 	"github.com/steadyhq/steady/internal/platform/errs"
@@ -195,4 +196,20 @@ func (m *Manager) OpenByPriority(ctx context.Context) (map[string]int, error) {
 		out[p] = n
 	}
 	return out, db.Classify(rows.Err())
+}
+
+// Alerts lists the alerts grouped into an incident, newest first.
+func (m *Manager) Alerts(ctx context.Context, id int64, p page.Request) (page.List[event.Alert], error) {
+	if _, err := m.Get(ctx, id); err != nil {
+		return page.List[event.Alert]{}, err
+	}
+	return event.ListAlerts(ctx, m.DB, event.AlertFilter{IncidentID: id}, p)
+}
+
+// Events lists the raw events of an incident's alerts, newest first.
+func (m *Manager) Events(ctx context.Context, id int64, p page.Request) (page.List[event.Raw], error) {
+	if _, err := m.Get(ctx, id); err != nil {
+		return page.List[event.Raw]{}, err
+	}
+	return event.ListRaw(ctx, m.DB, event.RawFilter{IncidentID: id}, p)
 }
