@@ -30,6 +30,10 @@ func TestAuthorization(t *testing.T) {
 		c.do("POST", path("/api/v1/teams/%d/members", team), admin, map[string]any{"user_id": users[iam.RoleViewer].ID}).Want(201)
 		svc := s.NewService("Authz")
 		alert := resultAlert(c.do("POST", "/api/v1/events", "", map[string]any{"summary": "authz"}, "X-Routing-Key", svc.Key).Want(202))
+		var inc int64
+		if err := s.App.DB.R.QueryRow("SELECT incident_id FROM alerts WHERE id = $1", alert).Scan(&inc); err != nil || inc == 0 {
+			t.Fatalf("the alert made no incident: %v", err)
+		}
 
 		// Tokens that must not work.
 		victim := c.user(iam.RoleAdmin)
@@ -81,7 +85,7 @@ func TestAuthorization(t *testing.T) {
 		fill := func(rt api.Route, role iam.Role, allowed bool) string {
 			p := rt.Path()
 			existing := strings.NewReplacer("/services/{id}", path("/services/%d", svc.ID), "{key_id}", path("%d", svc.KeyID),
-				"/alerts/{id}", path("/alerts/%d", alert))
+				"/alerts/{id}", path("/alerts/%d", alert), "/incidents/{id}", path("/incidents/%d", inc), "{priority}", "P5")
 			if !allowed {
 				r := strings.NewReplacer("/users/{id}", path("/users/%d", s.AdminID), "/teams/{id}", path("/teams/%d", team),
 					"{user_id}", path("%d", users[iam.RoleViewer].ID), "/tokens/{id}", path("/tokens/%d", ownToken[iam.RoleViewer]))

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -33,6 +34,19 @@ func decode(r *http.Request, v any) error {
 		return errs.Invalid("body", "must hold exactly one JSON value")
 	}
 	return nil
+}
+
+// decodeOptional is decode for a body that may be left out entirely.
+func decodeOptional(r *http.Request, v any) error {
+	if r.ContentLength == 0 {
+		return nil
+	}
+	br := bufio.NewReader(r.Body)
+	if _, err := br.Peek(1); err == io.EOF {
+		return nil
+	}
+	r.Body = io.NopCloser(br)
+	return decode(r, v)
 }
 
 func decodeError(err error) error {

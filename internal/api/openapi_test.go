@@ -11,8 +11,10 @@ import (
 
 	"github.com/steadyhq/steady/internal/api"
 	"github.com/steadyhq/steady/internal/audit"
+	"github.com/steadyhq/steady/internal/calendar"
 	"github.com/steadyhq/steady/internal/event"
 	"github.com/steadyhq/steady/internal/iam"
+	"github.com/steadyhq/steady/internal/incident"
 	"github.com/steadyhq/steady/internal/platform/errs"
 	"github.com/steadyhq/steady/internal/platform/httpx"
 	"github.com/steadyhq/steady/internal/service"
@@ -272,6 +274,12 @@ func checkOperation(t *testing.T, sp *spec, rt api.Route, op map[string]any, opI
 var unpagedLists = map[string]bool{
 	"/api/v1/teams/{id}/members":             true,
 	"/api/v1/services/{id}/integration-keys": true,
+	"/api/v1/incidents/{id}/timeline":        true,
+	"/api/v1/incidents/{id}/related":         true,
+	"/api/v1/incidents/{id}/similar":         true,
+	"/api/v1/incidents/{id}/slas":            true,
+	"/api/v1/incidents/search":               true, // limit is its own, 1–100
+	"/api/v1/sla-policies":                   true,
 }
 
 // foreignErrors are routes that speak another product's protocol and answer
@@ -335,6 +343,18 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		{"PagerDutyPayload", reflect.TypeFor[event.PagerDutyPayload](), false, true},
 		{"AlertmanagerWebhook", reflect.TypeFor[event.AlertmanagerWebhook](), false, true},
 		{"AlertmanagerAlert", reflect.TypeFor[event.AlertmanagerAlert](), false, true},
+		{"RawEvent", reflect.TypeFor[event.Raw](), true, false},
+		{"Incident", reflect.TypeFor[incident.Incident](), true, false},
+		{"NewIncident", reflect.TypeFor[incident.NewIncident](), false, false},
+		{"IncidentPatch", reflect.TypeFor[incident.Patch](), false, false},
+		{"TimelineEntry", reflect.TypeFor[incident.Entry](), true, false},
+		{"SearchHit", reflect.TypeFor[incident.Hit](), true, false},
+		{"SLA", reflect.TypeFor[incident.SLA](), true, false},
+		{"SLAPolicy", reflect.TypeFor[incident.Policy](), true, false},
+		{"SLAPolicyInput", reflect.TypeFor[incident.Policy](), false, false},
+		{"Calendar", reflect.TypeFor[calendar.Calendar](), true, false},
+		{"CalendarRange", reflect.TypeFor[calendar.Range](), true, false},
+		{"Holiday", reflect.TypeFor[calendar.Holiday](), false, false},
 	}
 	for _, c := range cases {
 		s := sp.ref("#/components/schemas/" + c.schema)

@@ -3,6 +3,7 @@ package api
 import (
 	"github.com/steadyhq/steady/internal/event"
 	"github.com/steadyhq/steady/internal/iam"
+	"github.com/steadyhq/steady/internal/incident"
 )
 
 // Routes lists every API route and the least role it needs. Finer rules (a
@@ -12,9 +13,10 @@ import (
 // The event endpoints take a service's integration key instead of a token.
 func (s *Server) Routes() []Route {
 	const (
-		viewer  = iam.RoleViewer
-		manager = iam.RoleManager
-		admin   = iam.RoleAdmin
+		viewer    = iam.RoleViewer
+		responder = iam.RoleResponder
+		manager   = iam.RoleManager
+		admin     = iam.RoleAdmin
 	)
 	return []Route{
 		// System
@@ -67,6 +69,31 @@ func (s *Server) Routes() []Route {
 		// Alerts
 		{Pattern: "GET /api/v1/alerts", Role: viewer, Handler: s.listAlerts},
 		{Pattern: "GET /api/v1/alerts/{id}", Role: viewer, Handler: s.getAlert},
+
+		// Incidents
+		{Pattern: "GET /api/v1/incidents", Role: viewer, Handler: s.listIncidents},
+		{Pattern: "POST /api/v1/incidents", Role: responder, Handler: s.createIncident},
+		{Pattern: "GET /api/v1/incidents/search", Role: viewer, Handler: s.searchIncidents},
+		{Pattern: "GET /api/v1/incidents/{id}", Role: viewer, Handler: s.getIncident},
+		{Pattern: "PATCH /api/v1/incidents/{id}", Role: responder, Handler: s.updateIncident},
+		{Pattern: "POST /api/v1/incidents/{id}/acknowledge", Role: responder, Handler: s.transition(incident.Acknowledged)},
+		{Pattern: "POST /api/v1/incidents/{id}/investigate", Role: responder, Handler: s.transition(incident.Investigating)},
+		{Pattern: "POST /api/v1/incidents/{id}/hold", Role: responder, Handler: s.transition(incident.OnHold)},
+		{Pattern: "POST /api/v1/incidents/{id}/resolve", Role: responder, Handler: s.transition(incident.Resolved)},
+		{Pattern: "POST /api/v1/incidents/{id}/close", Role: responder, Handler: s.transition(incident.Closed)},
+		{Pattern: "POST /api/v1/incidents/{id}/reopen", Role: responder, Handler: s.transition(incident.Triggered)},
+		{Pattern: "POST /api/v1/incidents/{id}/assign", Role: responder, Handler: s.assignIncident},
+		{Pattern: "GET /api/v1/incidents/{id}/timeline", Role: viewer, Handler: s.incidentTimeline},
+		{Pattern: "POST /api/v1/incidents/{id}/notes", Role: responder, Handler: s.addIncidentNote},
+		{Pattern: "GET /api/v1/incidents/{id}/alerts", Role: viewer, Handler: s.incidentAlerts},
+		{Pattern: "GET /api/v1/incidents/{id}/events", Role: viewer, Handler: s.incidentEvents},
+		{Pattern: "GET /api/v1/incidents/{id}/related", Role: viewer, Handler: s.relatedIncidents},
+		{Pattern: "POST /api/v1/incidents/{id}/related", Role: responder, Handler: s.linkIncident},
+		{Pattern: "GET /api/v1/incidents/{id}/similar", Role: viewer, Handler: s.similarIncidents},
+		{Pattern: "GET /api/v1/incidents/{id}/slas", Role: viewer, Handler: s.incidentSLAs},
+		{Pattern: "GET /api/v1/incidents/{id}/report", Role: viewer, Handler: s.incidentReport},
+		{Pattern: "GET /api/v1/sla-policies", Role: viewer, Handler: s.listSLAPolicies},
+		{Pattern: "PUT /api/v1/sla-policies/{priority}", Role: admin, Handler: s.setSLAPolicy},
 
 		// Events in, with an integration key
 		{Pattern: "POST /v2/enqueue", Role: Public, Auth: AuthIntegrationKey, BodyLimit: PagerDutyBodyLimit,

@@ -13,6 +13,7 @@ import (
 	"github.com/steadyhq/steady/internal/audit"
 	"github.com/steadyhq/steady/internal/event"
 	"github.com/steadyhq/steady/internal/iam"
+	"github.com/steadyhq/steady/internal/incident"
 	"github.com/steadyhq/steady/internal/platform/clock"
 	"github.com/steadyhq/steady/internal/platform/db"
 	"github.com/steadyhq/steady/internal/platform/errs"
@@ -31,7 +32,8 @@ type Server struct {
 	Metrics *obs.Metrics
 	Version string
 	// Services is the service catalog; it also routes integration keys.
-	Services *service.Catalog
+	Services  *service.Catalog
+	Incidents *incident.Manager
 	// Ingester stores inbound events in group commits.
 	Ingester *event.Ingester
 

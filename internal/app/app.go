@@ -141,7 +141,7 @@ func New(ctx context.Context, o Options, env Env) (_ *App, err error) {
 	a.Ingester = &event.Ingester{DB: a.DB, Clock: a.Clock, Log: a.Log, Hook: a.Incidents.OnAlerts}
 	watchIncidents(a.Metrics, a.Incidents)
 	a.API = &api.Server{DB: a.DB, IAM: a.IAM, Audit: a.Audit, Clock: a.Clock, Log: a.Log, Metrics: a.Metrics, Version: Version,
-		Services: a.Services, Ingester: a.Ingester}
+		Services: a.Services, Ingester: a.Ingester, Incidents: a.Incidents}
 	a.Web, err = web.New(web.Deps{IAM: a.IAM, Audit: a.Audit, Clock: a.Clock, Log: a.Log, Version: Version,
 		SecureCookies: o.TLSCert != "" || strings.HasPrefix(o.PublicURL, "https://")})
 	if err != nil {
