@@ -106,10 +106,21 @@ func (c *client) do(ctx context.Context, method, path string, body, out any) err
 		}
 		return fmt.Errorf("%s (HTTP %d): %s", strings.ToLower(p.Title), resp.StatusCode, msg)
 	}
+	if raw, ok := out.(*string); ok {
+		*raw = string(data)
+		return nil
+	}
 	if out != nil && len(data) > 0 {
 		if err := json.Unmarshal(data, out); err != nil {
 			return fmt.Errorf("the server's answer is not what this client expects (different versions?): %w", err)
 		}
 	}
 	return nil
+}
+
+// text gets a non-JSON answer (a report) as it is.
+func (c *client) text(ctx context.Context, path string) (string, error) {
+	var s string
+	err := c.do(ctx, "GET", path, nil, &s)
+	return s, err
 }
