@@ -22,7 +22,9 @@ func (e *env) incidentCmd() *cobra.Command {
 		"status", "priority", "service", "team", "assignee", "tag", "major"))
 	c.AddCommand(&cobra.Command{
 		Use: "show ID", Short: "Show an incident (42 or INC-42)", Args: args(1, "an incident id or number"),
-		RunE: func(c *cobra.Command, a []string) error { return e.call(c.Context(), "GET", incidentPath(a[0]), nil, nil) },
+		RunE: func(c *cobra.Command, a []string) error {
+			return e.call(c.Context(), "GET", incidentPath(a[0]), nil, nil)
+		},
 	})
 	for _, t := range []struct{ verb, short string }{
 		{"acknowledge", "Acknowledge an incident: you are on it"},
