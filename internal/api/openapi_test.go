@@ -280,6 +280,10 @@ var unpagedLists = map[string]bool{
 	"/api/v1/incidents/{id}/slas":            true,
 	"/api/v1/incidents/search":               true, // limit is its own, 1–100
 	"/api/v1/sla-policies":                   true,
+	"/api/v1/rules":                          true, // rules, silences, windows: small sets, listed whole
+	"/api/v1/silences":                       true,
+	"/api/v1/maintenance-windows":            true,
+	"/api/v1/inhibit-rules":                  true,
 }
 
 // foreignErrors are routes that speak another product's protocol and answer

@@ -95,6 +95,25 @@ func (s *Server) Routes() []Route {
 		{Pattern: "GET /api/v1/sla-policies", Role: viewer, Handler: s.listSLAPolicies},
 		{Pattern: "PUT /api/v1/sla-policies/{priority}", Role: admin, Handler: s.setSLAPolicy},
 
+		// Event rules, silences, maintenance windows, inhibition
+		{Pattern: "GET /api/v1/rules", Role: viewer, Handler: s.listRules},
+		{Pattern: "POST /api/v1/rules", Role: manager, Handler: s.createRule},
+		{Pattern: "POST /api/v1/rules/test", Role: viewer, Handler: s.testRule},
+		{Pattern: "GET /api/v1/rules/{id}", Role: viewer, Handler: s.getRule},
+		{Pattern: "PUT /api/v1/rules/{id}", Role: manager, Handler: s.updateRule},
+		{Pattern: "DELETE /api/v1/rules/{id}", Role: manager, Handler: s.deleteRule},
+		{Pattern: "GET /api/v1/silences", Role: viewer, Handler: s.listSilences},
+		{Pattern: "POST /api/v1/silences", Role: responder, Handler: s.createSilence},
+		{Pattern: "DELETE /api/v1/silences/{id}", Role: responder, Handler: s.expireSilence},
+		{Pattern: "GET /api/v1/maintenance-windows", Role: viewer, Handler: s.listWindows},
+		{Pattern: "POST /api/v1/maintenance-windows", Role: manager, Handler: s.saveWindow(true)},
+		{Pattern: "GET /api/v1/maintenance-windows/{id}", Role: viewer, Handler: s.getWindow},
+		{Pattern: "PUT /api/v1/maintenance-windows/{id}", Role: manager, Handler: s.saveWindow(false)},
+		{Pattern: "DELETE /api/v1/maintenance-windows/{id}", Role: manager, Handler: s.deleteWindow},
+		{Pattern: "GET /api/v1/inhibit-rules", Role: viewer, Handler: s.listInhibitRules},
+		{Pattern: "POST /api/v1/inhibit-rules", Role: manager, Handler: s.createInhibitRule},
+		{Pattern: "DELETE /api/v1/inhibit-rules/{id}", Role: manager, Handler: s.deleteInhibitRule},
+
 		// Events in, with an integration key
 		{Pattern: "POST /v2/enqueue", Role: Public, Auth: AuthIntegrationKey, BodyLimit: PagerDutyBodyLimit,
 			Handler: s.enqueuePagerDuty, WriteError: s.pagerDutyError},

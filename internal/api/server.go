@@ -19,6 +19,7 @@ import (
 	"github.com/steadyhq/steady/internal/platform/errs"
 	"github.com/steadyhq/steady/internal/platform/obs"
 	"github.com/steadyhq/steady/internal/platform/reqctx"
+	"github.com/steadyhq/steady/internal/rules"
 	"github.com/steadyhq/steady/internal/service"
 )
 
@@ -34,6 +35,7 @@ type Server struct {
 	// Services is the service catalog; it also routes integration keys.
 	Services  *service.Catalog
 	Incidents *incident.Manager
+	Rules     *rules.Store
 	// Ingester stores inbound events in group commits.
 	Ingester *event.Ingester
 

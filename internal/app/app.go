@@ -26,6 +26,7 @@ import (
 	"github.com/steadyhq/steady/internal/platform/db"
 	"github.com/steadyhq/steady/internal/platform/httpx"
 	"github.com/steadyhq/steady/internal/platform/obs"
+	"github.com/steadyhq/steady/internal/rules"
 	"github.com/steadyhq/steady/internal/service"
 	"github.com/steadyhq/steady/internal/web"
 )
@@ -53,12 +54,14 @@ type App struct {
 	Ingester *event.Ingester
 	// Incidents groups alerts into incidents (the ingest hook) and runs them.
 	Incidents *incident.Manager
-	API       *api.Server
-	Web       *web.Server
-	Metrics   *obs.Metrics
-	Tracing   *obs.Tracing
-	Log       *slog.Logger
-	Clock     clock.Clock
+	// Rules holds event rules, silences, maintenance windows and inhibition.
+	Rules   *rules.Store
+	API     *api.Server
+	Web     *web.Server
+	Metrics *obs.Metrics
+	Tracing *obs.Tracing
+	Log     *slog.Logger
+	Clock   clock.Clock
 	// Bootstrap holds the first admin's credentials when New created the database.
 	Bootstrap *iam.BootstrapResult
 
@@ -138,10 +141,14 @@ func New(ctx context.Context, o Options, env Env) (_ *App, err error) {
 	}
 	a.Services = service.New(a.DB, a.Audit, a.Clock)
 	a.Incidents = incident.New(a.DB, a.Audit, a.Clock, a.Log)
+	a.Rules = rules.NewStore(a.DB, a.Audit, a.Clock, a.Log)
+	if err := a.Rules.Load(ctx); err != nil {
+		return nil, fmt.Errorf("load rules: %w", err)
+	}
 	a.Ingester = &event.Ingester{DB: a.DB, Clock: a.Clock, Log: a.Log, Hook: a.Incidents.OnAlerts}
 	watchIncidents(a.Metrics, a.Incidents)
 	a.API = &api.Server{DB: a.DB, IAM: a.IAM, Audit: a.Audit, Clock: a.Clock, Log: a.Log, Metrics: a.Metrics, Version: Version,
-		Services: a.Services, Ingester: a.Ingester, Incidents: a.Incidents}
+		Services: a.Services, Ingester: a.Ingester, Incidents: a.Incidents, Rules: a.Rules}
 	a.Web, err = web.New(web.Deps{IAM: a.IAM, Audit: a.Audit, Clock: a.Clock, Log: a.Log, Version: Version,
 		SecureCookies: o.TLSCert != "" || strings.HasPrefix(o.PublicURL, "https://")})
 	if err != nil {
@@ -208,7 +215,7 @@ func (a *App) Start(ctx context.Context) error {
 	a.ingesting = true
 	jctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a.cancel = cancel
-	a.wg.Add(3)
+	a.wg.Add(4)
 	go func() {
 		defer a.wg.Done()
 		if err := a.srv.Serve(a.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -218,6 +225,10 @@ func (a *App) Start(ctx context.Context) error {
 	go func() {
 		defer a.wg.Done()
 		a.every(jctx, time.Minute, "housekeeping", a.housekeeping)
+	}()
+	go func() {
+		defer a.wg.Done()
+		a.every(jctx, rulesRefreshEvery, "refresh rules", a.Rules.Refresh)
 	}()
 	go func() {
 		defer a.wg.Done()
@@ -237,6 +248,10 @@ func (a *App) housekeeping(ctx context.Context) error {
 	}
 	return a.API.PruneIdempotencyKeys(ctx)
 }
+
+// rulesRefreshEvery bounds how long a rule changed on another replica takes
+// to apply here (a change made here applies at once).
+const rulesRefreshEvery = 5 * time.Second
 
 // slaCheckEvery is how often running SLA clocks are checked for breaches.
 const slaCheckEvery = 5 * time.Second
