@@ -73,22 +73,42 @@ func Decide(in Input) Decision {
 	for _, id := range out.SuppressedBy {
 		d.Reasons = append(d.Reasons, "rule:"+strconv.FormatInt(id, 10))
 	}
+	view := MatchLabels(&ev)
 	for i := range in.Maintenance {
-		if w := &in.Maintenance[i]; w.Matches(d.ServiceID, d.Labels, in.Now) {
+		if w := &in.Maintenance[i]; w.Matches(d.ServiceID, view, in.Now) {
 			d.Reasons = append(d.Reasons, "maintenance:"+strconv.FormatInt(w.ID, 10))
 		}
 	}
 	for i := range in.Silences {
-		if s := &in.Silences[i]; s.Matches(d.Labels, in.Now) {
+		if s := &in.Silences[i]; s.Matches(view, in.Now) {
 			d.Reasons = append(d.Reasons, "silence:"+strconv.FormatInt(s.ID, 10))
 		}
 	}
 	if in.Inhibitor != nil {
-		if _, src, ok := in.Inhibitor.InhibitedBy(d.Labels); ok {
+		if _, src, ok := in.Inhibitor.InhibitedBy(view); ok {
 			d.Reasons = append(d.Reasons, "inhibited")
 			d.InhibitedBy = src
 		}
 	}
 	d.Suppress = len(d.Reasons) > 0
 	return d
+}
+
+// MatchLabels is what matchers (silences, maintenance windows, inhibition)
+// see of an event: its labels, plus severity, host, component, group, class
+// and source where the event has no label of that name, so that a silence on
+// severity="info" works for senders that do not put severity in labels.
+func MatchLabels(ev *event.Event) map[string]string {
+	extra := [...][2]string{{"severity", string(ev.Severity)}, {"host", ev.Host}, {"component", ev.Component},
+		{"group", ev.Group}, {"class", ev.Class}, {"source", string(ev.Source)}}
+	out := make(map[string]string, len(ev.Labels)+len(extra))
+	for _, kv := range extra {
+		if kv[1] != "" {
+			out[kv[0]] = kv[1]
+		}
+	}
+	for k, v := range ev.Labels {
+		out[k] = v
+	}
+	return out
 }

@@ -1,6 +1,8 @@
 package rules
 
 import (
+	"time"
+
 	"maps"
 	"slices"
 	"testing"
@@ -124,5 +126,18 @@ func BenchmarkDecide(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		Decide(input)
+	}
+}
+
+func TestMatchersSeeEventFields(t *testing.T) {
+	ev := &event.Event{Severity: event.Info, Host: "db-1", Source: event.SourcePagerDuty, Labels: map[string]string{"host": "from-label"}}
+	l := MatchLabels(ev)
+	if l["severity"] != "info" || l["source"] != "pagerduty" || l["host"] != "from-label" {
+		t.Fatalf("%v", l)
+	}
+	d := Decide(Input{Event: ev, Now: time.Now(), Silences: []Silence{{ID: 1, Matchers: MustParseMatchers(`{severity="info"}`),
+		StartsAt: time.Now().Add(-time.Minute), EndsAt: time.Now().Add(time.Hour), Comment: "x"}}})
+	if !d.Suppress || d.Labels["severity"] != "" {
+		t.Fatalf("a silence on severity: %+v", d)
 	}
 }

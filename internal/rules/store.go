@@ -74,7 +74,7 @@ func (s *Store) AlertsChanged(changes []event.AlertChange) {
 		id := fmt.Sprint(c.AlertID)
 		switch c.Change {
 		case "created", "updated":
-			inh.Set(id, c.Event.Labels)
+			inh.Set(id, MatchLabels(c.Event))
 		case "resolved":
 			inh.Delete(id)
 		}
@@ -136,21 +136,20 @@ func (s *Store) Load(ctx context.Context) error {
 		s.Log.Warn("inhibit rules: some rules are left out", "error", err)
 	}
 	if inh != nil && len(inhRules) > 0 {
-		rows, err := s.DB.R.QueryContext(ctx, "SELECT id, labels FROM alerts WHERE status <> 'resolved'")
+		rows, err := s.DB.R.QueryContext(ctx, "SELECT id, labels, severity, host, source FROM alerts WHERE status <> 'resolved'")
 		if err != nil {
 			return db.Classify(err)
 		}
 		for rows.Next() {
 			var id int64
 			var labels string
-			if err := rows.Scan(&id, &labels); err != nil {
+			var ev event.Event
+			if err := rows.Scan(&id, &labels, &ev.Severity, &ev.Host, &ev.Source); err != nil {
 				rows.Close()
 				return err
 			}
-			var l map[string]string
-			if json.Unmarshal([]byte(labels), &l) == nil && len(l) > 0 {
-				inh.Set(fmt.Sprint(id), l)
-			}
+			_ = json.Unmarshal([]byte(labels), &ev.Labels)
+			inh.Set(fmt.Sprint(id), MatchLabels(&ev))
 		}
 		rows.Close()
 	}
