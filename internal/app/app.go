@@ -241,12 +241,17 @@ func (a *App) Start(ctx context.Context) error {
 	return nil
 }
 
-// housekeeping removes ended sessions and expired idempotency keys.
+// housekeeping removes ended sessions, expired idempotency keys and raw
+// events past their retention.
 func (a *App) housekeeping(ctx context.Context) error {
 	if _, err := a.IAM.PruneSessions(ctx); err != nil {
 		return err
 	}
-	return a.API.PruneIdempotencyKeys(ctx)
+	if err := a.API.PruneIdempotencyKeys(ctx); err != nil {
+		return err
+	}
+	_, err := event.PruneRaw(ctx, a.DB, a.Clock.Now().Add(-a.Opts.EventRetention))
+	return err
 }
 
 // rulesRefreshEvery bounds how long a rule changed on another replica takes

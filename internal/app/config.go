@@ -4,8 +4,11 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/steadyhq/steady/internal/event"
 )
 
 // Options configure a Steady server. They come from defaults, then an
@@ -24,6 +27,9 @@ type Options struct {
 	OTLPEndpoint string `yaml:"otlp_endpoint"` // host:port or URL of an OTLP/HTTP trace collector
 	Demo         bool   `yaml:"demo"`          // seed a demo organisation on first start
 	MaxDBConns   int    `yaml:"max_db_conns"`
+	// EventRetention is how long raw events are kept (alerts and incidents
+	// are kept regardless); "720h" is 30 days.
+	EventRetention time.Duration `yaml:"event_retention"`
 
 	// The first admin, on a new database only.
 	BootstrapEmail    string `yaml:"bootstrap_email"`
@@ -33,7 +39,8 @@ type Options struct {
 
 // Defaults are the options with nothing configured.
 func Defaults() Options {
-	return Options{Listen: "127.0.0.1:8080", DataDir: "steady-data", LogLevel: "info", Synchronous: "full"}
+	return Options{Listen: "127.0.0.1:8080", DataDir: "steady-data", LogLevel: "info", Synchronous: "full",
+		EventRetention: event.DefaultRetention}
 }
 
 // LoadFile reads a YAML config file over o. Unknown keys are an error.
@@ -82,6 +89,13 @@ func (o *Options) LoadEnv(getenv func(string) string) error {
 		}
 		o.Demo = b
 	}
+	if v := getenv("STEADY_EVENT_RETENTION"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("STEADY_EVENT_RETENTION must be a duration such as 720h")
+		}
+		o.EventRetention = d
+	}
 	if v := getenv("STEADY_MAX_DB_CONNS"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
@@ -99,6 +113,9 @@ func (o Options) Validate() error {
 	}
 	if (o.TLSCert == "") != (o.TLSKey == "") {
 		return fmt.Errorf("tls_cert and tls_key go together")
+	}
+	if o.EventRetention < time.Hour {
+		return fmt.Errorf("event_retention must be at least 1h")
 	}
 	if o.DatabaseURL == "" && o.DataDir == "" {
 		return fmt.Errorf("set a data directory or a database URL")
