@@ -17,7 +17,7 @@ func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	q := r.URL.Query()
-	l, err := event.ListAlerts(r.Context(), s.DB, event.AlertFilter{ServiceID: svc, Status: q.Get("status"), DedupKey: q.Get("dedup_key")}, p)
+	l, err := s.Incidents.ListAlerts(r.Context(), event.AlertFilter{ServiceID: svc, Status: q.Get("status"), DedupKey: q.Get("dedup_key")}, p)
 	if err != nil {
 		return err
 	}
@@ -29,7 +29,7 @@ func (s *Server) getAlert(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	a, err := event.GetAlert(r.Context(), s.DB, id)
+	a, err := s.Incidents.GetAlert(r.Context(), id)
 	if err != nil {
 		return err
 	}

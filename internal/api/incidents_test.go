@@ -133,12 +133,16 @@ func TestIncidentsAPI(t *testing.T) {
 		}
 		wantProblem(c.do("GET", path("/api/v1/incidents/%d/report?format=pdf", in.ID), viewer.Token, nil), 400, "format")
 
-		var sim struct{ Items []struct{ Incident incidentDoc } }
+		var sim struct {
+			Items []struct{ Incident incidentDoc }
+		}
 		c.do("GET", path("/api/v1/incidents/%d/similar", next.ID), viewer.Token, nil).Want(200).JSON(&sim)
 		if len(sim.Items) != 1 || sim.Items[0].Incident.ID != in.ID || sim.Items[0].Incident.Resolution != "rolled back" {
 			t.Fatalf("similar: %+v", sim)
 		}
-		var hits struct{ Items []struct{ Incident incidentDoc } }
+		var hits struct {
+			Items []struct{ Incident incidentDoc }
+		}
 		c.do("GET", "/api/v1/incidents/search?q=canary", viewer.Token, nil).Want(200).JSON(&hits)
 		if len(hits.Items) != 1 || hits.Items[0].Incident.ID != in.ID {
 			t.Fatalf("search: %+v", hits)
@@ -186,4 +190,21 @@ func TestIncidentsAPI(t *testing.T) {
 		wantProblem(c.do("PUT", "/api/v1/sla-policies/P1", s.AdminToken, body), 400, "calendar.time_zone")
 		wantProblem(c.do("PUT", "/api/v1/sla-policies/P7", s.AdminToken, body), 404)
 	})
+}
+
+func TestSecurityIncidentAlertsAreHidden(t *testing.T) {
+	s := testkit.Start(t, db.SQLite)
+	c := on(t, s)
+	outsider := c.user(iam.RoleManager)
+	svc := s.NewService("vault")
+	r := c.do("POST", "/api/v1/events", "", map[string]any{"summary": "Unusual secret reads"}, "X-Routing-Key", svc.Key).Want(202).Map()
+	alert := int64(r["results"].([]any)[0].(map[string]any)["alert_id"].(float64))
+	var l struct{ Items []incidentDoc }
+	c.do("GET", path("/api/v1/incidents?service=%d", svc.ID), s.AdminToken, nil).Want(200).JSON(&l)
+	c.do("PATCH", path("/api/v1/incidents/%d", l.Items[0].ID), s.AdminToken, map[string]any{"security": true}).Want(200)
+	wantProblem(c.do("GET", path("/api/v1/alerts/%d", alert), outsider.Token, nil), 404)
+	if got, _ := items(c.do("GET", path("/api/v1/alerts?service=%d", svc.ID), outsider.Token, nil).Want(200)); len(got) != 0 {
+		t.Fatalf("an outsider lists a security incident's alerts: %v", got)
+	}
+	c.do("GET", path("/api/v1/alerts/%d", alert), s.AdminToken, nil).Want(200)
 }

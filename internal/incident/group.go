@@ -141,12 +141,21 @@ func groupKey(by []string, labels map[string]string) string {
 	if len(by) == 0 {
 		return ""
 	}
+	// Labels are joined with a comma; a key that could be ambiguous (a value
+	// with a comma or an equals sign) or is long is hashed instead. The key
+	// is stored as text, so it must hold no NUL (PostgreSQL refuses it).
 	var b strings.Builder
-	for _, l := range by {
-		b.WriteString(l + "=" + labels[l] + "\x00")
+	plain := true
+	for i, l := range by {
+		v := labels[l]
+		plain = plain && !strings.ContainsAny(v, ",=\x00")
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(l + "=" + v)
 	}
-	if b.Len() <= 200 {
-		return strings.TrimSuffix(b.String(), "\x00")
+	if plain && b.Len() <= 200 {
+		return b.String()
 	}
 	s := sha256.Sum256([]byte(b.String()))
 	return "sha256:" + hex.EncodeToString(s[:])

@@ -90,6 +90,13 @@ func TestGrouping(t *testing.T) {
 		f := setup(t, d)
 		api := f.service("api", service.Fields{Criticality: ptr(service.Critical)})
 		web := f.service("web", service.Fields{GroupBy: &[]string{"cluster"}, GroupWindow: ptr(60)})
+		multi := f.service("multi", service.Fields{GroupBy: &[]string{"cluster", "alertname"}})
+		f.send(multi, trigger("m-a", "error", map[string]string{"cluster": "eu", "alertname": "Down"}),
+			trigger("m-b", "error", map[string]string{"cluster": "eu", "alertname": "Down"}),
+			trigger("m-c", "error", map[string]string{"cluster": "eu,us", "alertname": "Down"}))
+		if got := f.incidents(incident.Filter{ServiceID: multi}); len(got) != 2 || got[1].GroupKey != "cluster=eu,alertname=Down" || got[1].AlertCount != 2 {
+			t.Fatalf("two group labels: %+v", got)
+		}
 
 		// An alert storm on one service is one incident.
 		var storm []event.Event

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,6 +13,8 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/steadyhq/steady/internal/app"
+	"github.com/steadyhq/steady/internal/iam"
+	"github.com/steadyhq/steady/internal/incident"
 	"github.com/steadyhq/steady/internal/platform/db"
 	"github.com/steadyhq/steady/internal/testkit"
 )
@@ -128,6 +131,76 @@ func TestBrowser(t *testing.T) {
 	do(t, tab, "open a page again", chromedp.Navigate(s.URL+"/teams"), chromedp.WaitVisible(chromedp.ID("login-title")))
 }
 
+// TestBrowserIncident follows an incident from an event to its resolution:
+// the event comes through the real PagerDuty endpoint, the open list shows
+// the incident by itself (live refresh), and a responder acknowledges and
+// resolves it through the UI.
+func TestBrowserIncident(t *testing.T) {
+	tab := newChrome(t, e2eTimeout)
+	s := testkit.Start(t, db.SQLite)
+	svc := s.NewService("Database")
+
+	do(t, tab, "sign in", chromedp.Navigate(s.URL+"/incidents"), chromedp.WaitVisible(chromedp.ID("login-title")),
+		chromedp.SendKeys(chromedp.ID("f-email"), testkit.AdminEmail),
+		chromedp.SendKeys(chromedp.ID("f-password"), s.AdminPassword),
+		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#incident-list .empty`)),
+	)
+	if cur := run(t, tab, "first nav item", chromedp.Text(chromedp.CSS(`nav.main-nav li:first-child a`))); cur != "Incidents" {
+		t.Fatalf("the first navigation item is %q", cur)
+	}
+	if l := run(t, tab, "live label", chromedp.Text(chromedp.CSS(`[data-live-label]`))); l != "Updates every 10 seconds." {
+		t.Fatalf("with its script the list says %q", l)
+	}
+
+	// The event goes through the PagerDuty endpoint, as a monitoring system would send it.
+	s.Do("POST", "/v2/enqueue", "", map[string]any{"routing_key": svc.Key, "event_action": "trigger", "dedup_key": "disk-db-1",
+		"payload": map[string]any{"summary": "Disk full on db-1", "source": "db-1", "severity": "critical"}}).Want(202)
+
+	// No reload: the list fetches itself and announces the change.
+	row := `#incident-list a[href^="/incidents/"]`
+	do(t, tab, "the incident appears", chromedp.WaitVisible(chromedp.CSS(row)))
+	if txt := run(t, tab, "row", chromedp.Text(chromedp.CSS(`#incident-list tbody tr`))); !strings.Contains(txt, "Disk full on db-1") ||
+		!strings.Contains(txt, "Triggered") || !strings.Contains(txt, "P2") {
+		t.Fatalf("the new row says %q", txt)
+	}
+	if said := run(t, tab, "announcement", chromedp.TextContent(chromedp.ID("live-status"))); said != "The incident list changed: 1 incident shown." {
+		t.Fatalf("screen readers are told %q", said)
+	}
+
+	do(t, tab, "open it", chromedp.Click(chromedp.CSS(row)), chromedp.WaitVisible(chromedp.CSS(`form[action$="/acknowledge"] button`)))
+	num := run(t, tab, "number", chromedp.Text(chromedp.CSS("h1 .inc-number")))
+	do(t, tab, "acknowledge",
+		chromedp.Click(chromedp.CSS(`form[action$="/acknowledge"] button`)),
+		chromedp.WaitNotPresent(chromedp.CSS(`form[action$="/acknowledge"]`)),
+		chromedp.WaitVisible(chromedp.CSS(".flash-ok")),
+	)
+	if f := run(t, tab, "flash", chromedp.Text(chromedp.CSS(".flash-ok"))); f != "Acknowledged "+num+"." {
+		t.Fatalf("after acknowledging the page says %q", f)
+	}
+	if st := run(t, tab, "status", chromedp.Text(chromedp.CSS(".incident-badges .state"))); st != "Acknowledged" {
+		t.Fatalf("after acknowledging the status is %q", st)
+	}
+
+	do(t, tab, "resolve with a note",
+		chromedp.SendKeys(chromedp.ID("f-resolution"), "Rotated the logs and grew the volume."),
+		chromedp.Click(chromedp.CSS(`form[action$="/resolve"] button`)),
+		chromedp.WaitVisible(chromedp.CSS(`form[action$="/close"] button`)),
+	)
+	if f := run(t, tab, "flash", chromedp.Text(chromedp.CSS(".flash-ok"))); f != "Resolved "+num+"." {
+		t.Fatalf("after resolving the page says %q", f)
+	}
+	if st := run(t, tab, "status", chromedp.Text(chromedp.CSS(".incident-badges .state"))); st != "Resolved" {
+		t.Fatalf("after resolving the status is %q", st)
+	}
+	if res := run(t, tab, "resolution", chromedp.Text(chromedp.CSS("p.resolution"))); res != "Rotated the logs and grew the volume." {
+		t.Fatalf("the resolution reads %q", res)
+	}
+
+	// Back on the list of open incidents it is gone.
+	do(t, tab, "open list", chromedp.Click(chromedp.CSS(`nav.main-nav a[href="/incidents"]`)), chromedp.WaitVisible(chromedp.CSS(`#incident-list .empty`)))
+}
+
 // TestScreenshots saves every page at a laptop's and a phone's width into
 // the directory named by STEADY_E2E_SHOTS, on a server with the demo
 // organisation. It checks nothing a person would not see; it is for looking.
@@ -210,6 +283,100 @@ func TestScreenshots(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("totp-secret")))
 	shoot("account-totp-setup")
 	page("not-found", "/no/such/page")
+
+	// Services, alerts and incidents, with enough in them to look real.
+	seedIncidents(t, s)
+	page("home-incidents", "/")
+	page("incidents", "/incidents")
+	page("incidents-search", "/incidents?q=disk&status=any")
+	page("incident", "/incidents/1")
+	page("incident-resolved", "/incidents/2")
+	page("incident-new", "/incidents/new")
+	do(t, tab, "blank title", chromedp.SendKeys(chromedp.ID("f-title"), "   "), chromedp.Click(chromedp.CSS(`form[action="/incidents"] button`)),
+		chromedp.WaitVisible(chromedp.CSS(".error-summary")))
+	shoot("incident-new-error")
+	page("services", "/services")
+	page("service", "/services/1")
+	page("service-new", "/services/new")
+	page("service-edit", "/services/1/edit")
+	page("alerts", "/alerts")
+	page("alert", "/alerts/1")
+	page("sla", "/sla")
+	page("sla-edit", "/sla/P4")
+}
+
+// seedIncidents fills a screenshot server with services, events and
+// incidents in several states.
+func seedIncidents(t *testing.T, s *testkit.Server) {
+	t.Helper()
+	type svc struct {
+		name, crit, desc string
+		team             int64
+	}
+	var keys []string
+	for _, v := range []svc{
+		{"Payments database", "critical", "PostgreSQL primary and replicas behind checkout.", 4},
+		{"Checkout API", "critical", "Takes orders and payments from the web shop.", 2},
+		{"Edge load balancers", "high", "HAProxy pair in front of every public service.", 3},
+		{"Nightly backups", "medium", "Backups of every database to object storage.", 4},
+	} {
+		var created struct {
+			ID int64 `json:"id"`
+		}
+		s.Do("POST", "/api/v1/services", s.AdminToken, map[string]any{"name": v.name, "criticality": v.crit,
+			"description": v.desc, "team_id": v.team, "labels": map[string]string{"tier": "1"}}).Want(201).JSON(&created)
+		var key struct {
+			Key string `json:"key"`
+		}
+		s.Do("POST", fmt.Sprintf("/api/v1/services/%d/integration-keys", created.ID), s.AdminToken,
+			map[string]any{"name": "prometheus"}).Want(201).JSON(&key)
+		keys = append(keys, key.Key)
+	}
+	send := func(key, dedup, summary, sev string) {
+		s.Do("POST", "/v2/enqueue", "", map[string]any{"routing_key": key, "event_action": "trigger", "dedup_key": dedup,
+			"payload": map[string]any{"summary": summary, "source": "db-1.prod", "severity": sev, "component": "postgresql",
+				"custom_details": map[string]any{"mount": "/var/lib/postgresql", "used_percent": 97.4}}}).Want(202)
+	}
+	ctx := iam.WithPrincipal(context.Background(), iam.Principal{UserID: s.AdminID, Email: testkit.AdminEmail, Name: "Administrator", Role: iam.RoleAdmin})
+	m := s.App.Incidents
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// INC-1: open, acknowledged, with notes and many events.
+	send(keys[0], "disk-db-1", "Disk almost full on db-1 (/var/lib/postgresql)", "critical")
+	for range 3 {
+		send(keys[0], "disk-db-1", "Disk almost full on db-1 (/var/lib/postgresql)", "critical")
+	}
+	send(keys[0], "repl-lag", "Replication lag above 30 s on db-2", "warning")
+	s.Clock.Advance(3 * time.Minute)
+	_, err := m.SetStatus(ctx, 1, incident.Acknowledged, "", 0)
+	must(err)
+	_, err = m.AddNote(ctx, 1, "WAL archive is not shipping: the archive bucket rejects uploads since 02:10.")
+	must(err)
+	team, user := int64(4), int64(8) // Databases, and its lead
+	_, err = m.Assign(ctx, 1, &user, &team)
+	must(err)
+	s.Clock.Advance(2 * time.Minute)
+	// INC-2: a past incident, resolved with a note; INC-1 finds it similar.
+	send(keys[3], "backup-1", "Disk full on backup host", "error")
+	_, err = m.SetStatus(ctx, 2, incident.Resolved, "Deleted backups older than 30 days and fixed the retention job.", 0)
+	must(err)
+	_, err = m.AddNote(ctx, 2, "follow-up: alert at 80 % full instead of 95 %")
+	must(err)
+	// More open incidents of other priorities, one by hand.
+	send(keys[1], "5xx", "Checkout returns HTTP 502 for 4 % of requests", "critical")
+	send(keys[2], "tls", "TLS certificate of shop.example.com expires in 6 days", "warning")
+	_, err = m.Create(ctx, incident.NewIncident{Title: "Customer reports missing order confirmation emails", Impact: 3, Urgency: 2,
+		Tags: []string{"email", "customer"}})
+	must(err)
+	major := true
+	_, err = m.Update(ctx, 3, incident.Patch{Major: &major, Tags: &[]string{"checkout", "revenue"}}, 0)
+	must(err)
+	must(m.Link(ctx, 1, 2))
+	s.Clock.Advance(7 * time.Minute)
 }
 
 // overflowJS lists the elements that reach past the right edge of the screen.

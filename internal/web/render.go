@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/steadyhq/steady/internal/iam"
+	"github.com/steadyhq/steady/internal/incident"
 	"github.com/steadyhq/steady/internal/platform/errs"
 	"github.com/steadyhq/steady/internal/platform/httpx"
 	"github.com/steadyhq/steady/internal/platform/page"
@@ -36,6 +37,10 @@ type views struct {
 	teams, teamForm, team                        *template.Template
 	tokens, tokenNew, tokenCreated               *template.Template
 	audit, account, accountPassword, accountTOTP *template.Template
+	incidents, incident, incidentNew             *template.Template
+	alerts, alert                                *template.Template
+	services, serviceForm, service               *template.Template
+	sla, slaForm                                 *template.Template
 }
 
 const layoutFile = "layout.html"
@@ -55,6 +60,10 @@ func parseViews(fsys fs.FS, funcs template.FuncMap) (views, error) {
 		{"tokens.html", &v.tokens}, {"token_new.html", &v.tokenNew}, {"token_created.html", &v.tokenCreated},
 		{"audit.html", &v.audit}, {"account.html", &v.account}, {"account_password.html", &v.accountPassword},
 		{"account_totp.html", &v.accountTOTP},
+		{"incidents.html", &v.incidents}, {"incident.html", &v.incident}, {"incident_new.html", &v.incidentNew},
+		{"alerts.html", &v.alerts}, {"alert.html", &v.alert},
+		{"services.html", &v.services}, {"service_form.html", &v.serviceForm}, {"service.html", &v.service},
+		{"sla.html", &v.sla}, {"sla_form.html", &v.slaForm},
 	}
 	used := map[string]bool{layoutFile: true}
 	for _, p := range pages {
@@ -113,11 +122,89 @@ func (s *Server) funcs() template.FuncMap {
 			}
 			return u, nil
 		},
-		"utc":   formatTime,
-		"iso":   func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-		"field": newField,
-		"json":  changesText,
+		"utc": func(t any) string { return formatTime(asTime(t)) },
+		"iso": func(t any) string {
+			if t := asTime(t); !t.IsZero() {
+				return t.UTC().Format(time.RFC3339)
+			}
+			return ""
+		},
+		"ago":     func(t any) string { return s.ago(asTime(t)) },
+		"until":   func(t any) string { return s.until(asTime(t)) },
+		"field":   newField,
+		"json":    changesText,
+		"pretty":  prettyJSON,
+		"human":   humanSeconds,
+		"status":  statusText,
+		"level":   levelText,
+		"kind":    kindText,
+		"checked": func(f *form, name string) bool { return f.Value(name) != "" },
 	}
+}
+
+// asTime accepts a time or a pointer to one (nil is the zero time), so that
+// templates can format optional times.
+func asTime(v any) time.Time {
+	switch t := v.(type) {
+	case time.Time:
+		return t
+	case *time.Time:
+		if t != nil {
+			return *t
+		}
+	}
+	return time.Time{}
+}
+
+// until says how far ahead t is: "in 12m", or "12m ago" when it has passed.
+func (s *Server) until(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	d := t.Sub(s.Clock.Now())
+	if d < 0 {
+		return s.ago(t)
+	}
+	return "in " + approx(d)
+}
+
+// humanSeconds writes a duration given in seconds: "45s", "4m", "1h 30m", "2d 3h".
+func humanSeconds(sec int64) string {
+	if sec < 60 {
+		return strconv.FormatInt(max(sec, 0), 10) + "s"
+	}
+	return approx(time.Duration(sec) * time.Second)
+}
+
+// approx writes a duration to the minute, in at most two units: "4m", "1h 30m", "2d 3h".
+func approx(d time.Duration) string {
+	m := int64(d.Round(time.Minute) / time.Minute)
+	switch {
+	case m < 1:
+		return "less than a minute"
+	case m < 60:
+		return strconv.FormatInt(m, 10) + "m"
+	case m < 24*60:
+		return strings.TrimSuffix(fmt.Sprintf("%dh %dm", m/60, m%60), " 0m")
+	}
+	return strings.TrimSuffix(fmt.Sprintf("%dd %dh", m/1440, m%1440/60), " 0h")
+}
+
+// ago says how long ago t was, roughly: "just now", "12m ago", "3h ago", "4d ago".
+func (s *Server) ago(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	d := s.Clock.Now().Sub(t)
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return strconv.Itoa(int(d.Minutes())) + "m ago"
+	case d < 48*time.Hour:
+		return strconv.Itoa(int(d.Hours())) + "h ago"
+	}
+	return strconv.Itoa(int(d.Hours()/24)) + "d ago"
 }
 
 // formatTime is how every time appears: in UTC, to the minute.
@@ -145,6 +232,9 @@ type view struct {
 // only shape the page: the services decide what is allowed.
 func (v view) IsManager() bool { return v.Me != nil && v.Me.Role.AtLeast(iam.RoleManager) }
 func (v view) IsAdmin() bool   { return v.Me != nil && v.Me.Role.AtLeast(iam.RoleAdmin) }
+func (v view) IsResponder() bool {
+	return v.Me != nil && v.Me.Role.AtLeast(iam.RoleResponder)
+}
 
 // render writes a page. It renders into a buffer first, so that a failing
 // template becomes a clean error page instead of half a page.
@@ -365,6 +455,30 @@ func labelOf(field string) string {
 		return "Until"
 	case "q":
 		return "Search"
+	case "body", "hold_note":
+		return "Note"
+	case "resolution":
+		return "Resolution note"
+	case "reopen_note":
+		return "Reason"
+	case "related":
+		return "Related incident"
+	case "assignee":
+		return "Assignee"
+	case "group_window":
+		return "Group window"
+	case "ack":
+		return "Time to acknowledge"
+	case "resolve":
+		return "Time to resolve"
+	case "days":
+		return "Working days"
+	case "start":
+		return "Start of the working day"
+	case "end":
+		return "End of the working day"
+	case "key_name":
+		return "Key name"
 	}
 	return sentenceCase(strings.ReplaceAll(field, "_", " "))
 }
@@ -487,25 +601,40 @@ func pageOf(r *http.Request) (page.Request, error) {
 // filters of the current URL.
 type pager struct{ Next, First string }
 
-func pagerOf(r *http.Request, next string) pager {
+func pagerOf(r *http.Request, next string) pager { return pagerAt(r, "after", next, "") }
+
+// pagerAt pages by the cursor parameter param, for a page with more than one
+// paged list; anchor ("#alerts") brings the reader back to the list.
+func pagerAt(r *http.Request, param, next, anchor string) pager {
 	var p pager
 	link := func(q url.Values) string {
+		q.Del("fragment")
 		if len(q) == 0 {
-			return r.URL.Path
+			return r.URL.Path + anchor
 		}
-		return r.URL.Path + "?" + q.Encode()
+		return r.URL.Path + "?" + q.Encode() + anchor
 	}
 	if next != "" {
 		q := r.URL.Query()
-		q.Set("after", next)
+		q.Set(param, next)
 		p.Next = link(q)
 	}
-	if r.URL.Query().Get("after") != "" {
+	if r.URL.Query().Get(param) != "" {
 		q := r.URL.Query()
-		q.Del("after")
+		q.Del(param)
 		p.First = link(q)
 	}
 	return p
+}
+
+// cursorOf reads the cursor parameter param of a list; the page size is fixed.
+func cursorOf(r *http.Request, param string, limit int) (page.Request, error) {
+	p, err := page.Parse("", r.URL.Query().Get(param))
+	if err != nil {
+		return p, &errs.Error{Kind: errs.KindInvalid, Message: "this page link is not valid; start from the first page"}
+	}
+	p.Limit = limit
+	return p, nil
 }
 
 // roleOptions lists the roles up to max, for a select.
@@ -526,4 +655,112 @@ func requireRole(r *http.Request, min iam.Role) error {
 		return errs.Forbidden("this page needs the %s role; you have %s", min, me(r).Role)
 	}
 	return nil
+}
+
+// renderPart writes one named template of a page on its own, without the
+// layout: the fragment a script swaps into a page that is already shown.
+func (s *Server) renderPart(w http.ResponseWriter, r *http.Request, status int, t *template.Template, name string, v view) error {
+	if sess, ok := sessionFrom(r.Context()); ok {
+		v.Me = &sess.Principal
+		v.CSRF = sess.CSRF
+	}
+	if v.Form == nil {
+		v.Form = newForm(nil)
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, name, v); err != nil {
+		return fmt.Errorf("render %s of %s: %w", name, t.Name(), err)
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, err := w.Write(buf.Bytes())
+	return err
+}
+
+// prettyJSON shows a value as indented JSON ("" for an empty one).
+func prettyJSON(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case map[string]any:
+		if len(x) == 0 {
+			return ""
+		}
+	}
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}
+
+// statusText names an incident or alert status for people.
+func statusText(st any) string {
+	v := fmt.Sprint(st)
+	if v == string(incident.OnHold) {
+		return "On hold"
+	}
+	return sentenceCase(v)
+}
+
+// levelText names an impact or urgency level.
+func levelText(n int) string {
+	switch n {
+	case incident.High:
+		return "High"
+	case incident.Medium:
+		return "Medium"
+	case incident.Low:
+		return "Low"
+	}
+	return strconv.Itoa(n)
+}
+
+// kindText names a kind of timeline entry.
+func kindText(k string) string {
+	switch k {
+	case "alerts_grouped":
+		return "Alerts"
+	case "alerts_resolved":
+		return "Alerts resolved"
+	case "sla_breached":
+		return "SLA breached"
+	case "on_hold":
+		return "On hold"
+	case "investigating":
+		return "Investigating"
+	}
+	return sentenceCase(strings.ReplaceAll(k, "_", " "))
+}
+
+// levelOptions are the choices of impact and urgency.
+func levelOptions() []option {
+	return []option{{"1", "High"}, {"2", "Medium"}, {"3", "Low"}}
+}
+
+// foldFields renames the fields of a service error before a form shows it:
+// a field equal to a key of to, or starting with the key and "." or "[",
+// becomes the key's value, its detail prefixed with what followed the key
+// (labels.tier → labels, "tier is not a valid label name").
+func foldFields(err error, to map[string]string) error {
+	e, ok := errs.As(err)
+	if !ok || len(e.Fields) == 0 {
+		return err
+	}
+	out := *e
+	out.Fields = make([]errs.FieldError, 0, len(e.Fields))
+	for _, fe := range e.Fields {
+		for from, name := range to {
+			if fe.Field == from {
+				fe.Field = name
+				break
+			}
+			if rest, ok := strings.CutPrefix(fe.Field, from); ok && (rest[0] == '.' || rest[0] == '[') {
+				fe.Field, fe.Detail = name, strings.TrimPrefix(rest, ".")+" "+fe.Detail
+				break
+			}
+		}
+		out.Fields = append(out.Fields, fe)
+	}
+	return &out
 }

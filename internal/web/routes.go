@@ -1,6 +1,10 @@
 package web
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/steadyhq/steady/internal/incident"
+)
 
 // access says who may reach a route.
 type access int
@@ -32,6 +36,44 @@ func (s *Server) routes() []route {
 
 		// Dashboard
 		{"GET /{$}", signedIn, s.home},
+
+		// Incidents
+		{"GET /incidents", signedIn, s.incidents},
+		{"GET /incidents/new", signedIn, s.newIncidentPage},
+		{"POST /incidents", signedIn, s.createIncident},
+		{"GET /incidents/{id}", signedIn, s.incidentPage},
+		{"GET /incidents/{id}/report", signedIn, s.reportHTML},
+		{"GET /incidents/{id}/report.md", signedIn, s.reportMarkdown},
+		{"POST /incidents/{id}/acknowledge", signedIn, s.moveIncident(incident.Acknowledged, "")},
+		{"POST /incidents/{id}/investigate", signedIn, s.moveIncident(incident.Investigating, "")},
+		{"POST /incidents/{id}/hold", signedIn, s.moveIncident(incident.OnHold, "hold_note")},
+		{"POST /incidents/{id}/resolve", signedIn, s.moveIncident(incident.Resolved, "resolution")},
+		{"POST /incidents/{id}/close", signedIn, s.moveIncident(incident.Closed, "")},
+		{"POST /incidents/{id}/reopen", signedIn, s.moveIncident(incident.Triggered, "reopen_note")},
+		{"POST /incidents/{id}/assign", signedIn, s.assignIncident},
+		{"POST /incidents/{id}/notes", signedIn, s.addIncidentNote},
+		{"POST /incidents/{id}/edit", signedIn, s.updateIncident},
+		{"POST /incidents/{id}/links", signedIn, s.linkIncident},
+
+		// Alerts
+		{"GET /alerts", signedIn, s.alerts},
+		{"GET /alerts/{id}", signedIn, s.alertPage},
+
+		// Services and their integration keys
+		{"GET /services", signedIn, s.services},
+		{"GET /services/new", signedIn, s.newServicePage},
+		{"POST /services", signedIn, s.createService},
+		{"GET /services/{id}", signedIn, s.servicePage},
+		{"GET /services/{id}/edit", signedIn, s.editServicePage},
+		{"POST /services/{id}/edit", signedIn, s.updateService},
+		{"POST /services/{id}/delete", signedIn, s.deleteService},
+		{"POST /services/{id}/keys", signedIn, s.createKey},
+		{"POST /services/{id}/keys/{key_id}/revoke", signedIn, s.revokeKey},
+
+		// SLA policies
+		{"GET /sla", signedIn, s.slaPage},
+		{"GET /sla/{priority}", signedIn, s.slaEditPage},
+		{"POST /sla/{priority}", signedIn, s.updateSLA},
 
 		// Users
 		{"GET /users", signedIn, s.users},

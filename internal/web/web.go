@@ -11,16 +11,20 @@ import (
 
 	"github.com/steadyhq/steady/internal/audit"
 	"github.com/steadyhq/steady/internal/iam"
+	"github.com/steadyhq/steady/internal/incident"
 	"github.com/steadyhq/steady/internal/platform/clock"
+	"github.com/steadyhq/steady/internal/service"
 )
 
 // Deps is what the UI needs.
 type Deps struct {
-	IAM     *iam.Service
-	Audit   *audit.Log
-	Clock   clock.Clock
-	Log     *slog.Logger
-	Version string
+	IAM       *iam.Service
+	Audit     *audit.Log
+	Services  *service.Catalog
+	Incidents *incident.Manager
+	Clock     clock.Clock
+	Log       *slog.Logger
+	Version   string
 	// SecureCookies marks cookies Secure (the server runs under TLS or behind
 	// an https:// public URL).
 	SecureCookies bool
@@ -35,8 +39,8 @@ type Server struct {
 
 // New parses the templates once; an error here stops the start.
 func New(d Deps) (*Server, error) {
-	if d.IAM == nil || d.Audit == nil {
-		return nil, fmt.Errorf("web: the IAM service and the audit log are required")
+	if d.IAM == nil || d.Audit == nil || d.Services == nil || d.Incidents == nil {
+		return nil, fmt.Errorf("web: the IAM service, the audit log, the service catalog and the incident manager are required")
 	}
 	if d.Clock == nil {
 		d.Clock = clock.Real{}
