@@ -1,12 +1,14 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"strings"
 
 	"github.com/steadyhq/steady/internal/incident"
 	"github.com/steadyhq/steady/internal/platform/errs"
+	"github.com/steadyhq/steady/internal/platform/page"
 )
 
 // incidentID reads {id} as a number or an incident number ("INC-42").
@@ -151,18 +153,6 @@ func (s *Server) assignIncident(w http.ResponseWriter, r *http.Request) error {
 	return writeVersioned(w, http.StatusOK, out.Version, out)
 }
 
-func (s *Server) incidentTimeline(w http.ResponseWriter, r *http.Request) error {
-	id, err := incidentID(r)
-	if err != nil {
-		return err
-	}
-	tl, err := s.Incidents.Timeline(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, map[string]any{"items": tl, "next": ""})
-}
-
 func (s *Server) addIncidentNote(w http.ResponseWriter, r *http.Request) error {
 	id, err := incidentID(r)
 	if err != nil {
@@ -181,50 +171,6 @@ func (s *Server) addIncidentNote(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusCreated, e)
 }
 
-func (s *Server) incidentAlerts(w http.ResponseWriter, r *http.Request) error {
-	id, err := incidentID(r)
-	if err != nil {
-		return err
-	}
-	p, err := pageOf(r)
-	if err != nil {
-		return err
-	}
-	l, err := s.Incidents.Alerts(r.Context(), id, p)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, l)
-}
-
-func (s *Server) incidentEvents(w http.ResponseWriter, r *http.Request) error {
-	id, err := incidentID(r)
-	if err != nil {
-		return err
-	}
-	p, err := pageOf(r)
-	if err != nil {
-		return err
-	}
-	l, err := s.Incidents.Events(r.Context(), id, p)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, l)
-}
-
-func (s *Server) relatedIncidents(w http.ResponseWriter, r *http.Request) error {
-	id, err := incidentID(r)
-	if err != nil {
-		return err
-	}
-	l, err := s.Incidents.Related(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, map[string]any{"items": l, "next": ""})
-}
-
 func (s *Server) linkIncident(w http.ResponseWriter, r *http.Request) error {
 	id, err := incidentID(r)
 	if err != nil {
@@ -239,19 +185,8 @@ func (s *Server) linkIncident(w http.ResponseWriter, r *http.Request) error {
 	if err := s.Incidents.Link(r.Context(), id, in.RelatedID); err != nil {
 		return err
 	}
-	return s.relatedIncidents(w, r)
-}
-
-func (s *Server) similarIncidents(w http.ResponseWriter, r *http.Request) error {
-	id, err := incidentID(r)
-	if err != nil {
-		return err
-	}
-	hits, err := s.Incidents.Similar(r.Context(), id, 5)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, map[string]any{"items": hits, "next": ""})
+	l, err := s.Incidents.Related(r.Context(), id)
+	return list(w, l, err)
 }
 
 func (s *Server) searchIncidents(w http.ResponseWriter, r *http.Request) error {
@@ -268,18 +203,6 @@ func (s *Server) searchIncidents(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"items": hits, "next": ""})
-}
-
-func (s *Server) incidentSLAs(w http.ResponseWriter, r *http.Request) error {
-	id, err := incidentID(r)
-	if err != nil {
-		return err
-	}
-	l, err := s.Incidents.SLAs(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, map[string]any{"items": l, "next": ""})
 }
 
 // incidentReport answers the post-incident review as Markdown (the default)
@@ -341,4 +264,41 @@ func (s *Server) setSLAPolicy(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, out)
+}
+
+// ofIncident answers GET /api/v1/incidents/{id}/… with the whole list that
+// get returns for the incident ({"items": …, "next": ""}).
+func ofIncident[T any](get func(context.Context, int64) ([]T, error)) func(http.ResponseWriter, *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		id, err := incidentID(r)
+		if err != nil {
+			return err
+		}
+		l, err := get(r.Context(), id)
+		return list(w, l, err)
+	}
+}
+
+// pagedOfIncident is ofIncident for lists that take ?limit= and ?after=.
+func pagedOfIncident[T any](get func(context.Context, int64, page.Request) (page.List[T], error)) func(http.ResponseWriter, *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		id, err := incidentID(r)
+		if err != nil {
+			return err
+		}
+		p, err := pageOf(r)
+		if err != nil {
+			return err
+		}
+		l, err := get(r.Context(), id, p)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusOK, l)
+	}
+}
+
+// similar lists the five past incidents most like one.
+func (s *Server) similar(ctx context.Context, id int64) ([]incident.Hit, error) {
+	return s.Incidents.Similar(ctx, id, 5)
 }

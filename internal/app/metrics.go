@@ -32,7 +32,7 @@ func (o *openIncidents) Describe(ch chan<- *prometheus.Desc) { ch <- o.desc }
 func (o *openIncidents) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	counts, err := o.m.OpenByPriority(ctx)
+	counts, err := o.m.OpenCounts(ctx)
 	if err != nil {
 		ch <- prometheus.NewInvalidMetric(o.desc, err)
 		return

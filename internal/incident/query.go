@@ -127,8 +127,9 @@ func (m *Manager) List(ctx context.Context, f Filter, p page.Request) (page.List
 	if f.Tag != "" {
 		add(`tags LIKE ? ESCAPE '\'`, "%\""+db.LikeEscape(strings.ToLower(f.Tag))+"\"%")
 	}
-	if pr, ok := iam.PrincipalFrom(ctx); ok && !pr.Role.AtLeast(iam.RoleAdmin) {
-		add("(NOT security OR team_id IN (SELECT team_id FROM team_members WHERE user_id = ?))", pr.UserID)
+	if cond, vargs := visibility(ctx, len(args)+1); cond != "" {
+		args = append(args, vargs...)
+		where = append(where, cond)
 	}
 	q := "SELECT " + cols + " FROM incidents"
 	if len(where) > 0 {
@@ -176,26 +177,6 @@ func (m *Manager) Related(ctx context.Context, id int64) ([]Incident, error) {
 		}
 	}
 	return out, nil
-}
-
-// OpenByPriority counts open incidents per priority (for metrics; no
-// visibility rules apply to counts).
-func (m *Manager) OpenByPriority(ctx context.Context) (map[string]int, error) {
-	rows, err := m.DB.R.QueryContext(ctx, "SELECT priority, COUNT(*) FROM incidents WHERE status IN "+openStatuses+" GROUP BY priority")
-	if err != nil {
-		return nil, db.Classify(err)
-	}
-	defer rows.Close()
-	out := map[string]int{}
-	for rows.Next() {
-		var p string
-		var n int
-		if err := rows.Scan(&p, &n); err != nil {
-			return nil, err
-		}
-		out[p] = n
-	}
-	return out, db.Classify(rows.Err())
 }
 
 // Alerts lists the alerts grouped into an incident, newest first.

@@ -133,7 +133,7 @@ func visibility(ctx context.Context, param int) (string, []any) {
 }
 
 // OpenCounts counts the open incidents per priority that the caller may
-// read (OpenByPriority counts all, for metrics).
+// read; without a caller (metrics), all of them.
 func (m *Manager) OpenCounts(ctx context.Context) (map[string]int, error) {
 	if err := iam.Require(ctx, iam.RoleViewer); err != nil {
 		return nil, err
