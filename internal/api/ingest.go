@@ -15,6 +15,7 @@ import (
 
 	"github.com/steadyhq/steady/internal/event"
 	"github.com/steadyhq/steady/internal/platform/errs"
+	"github.com/steadyhq/steady/internal/platform/httpx"
 	"github.com/steadyhq/steady/internal/platform/ids"
 	"github.com/steadyhq/steady/internal/platform/obs"
 )
@@ -332,6 +333,7 @@ func writePD(w http.ResponseWriter, status int, a pdAnswer) error {
 // base URL.
 func (s *Server) enqueuePagerDuty(w http.ResponseWriter, r *http.Request) error {
 	start := time.Now()
+	httpx.Quiet(w)
 	if !jsonContent(r) {
 		return errs.Invalid("Content-Type", "must be application/json")
 	}
@@ -403,6 +405,7 @@ func (s *Server) pagerDutyError(w http.ResponseWriter, r *http.Request, err erro
 
 func (s *Server) receiveAlertmanager(w http.ResponseWriter, r *http.Request) error {
 	start := time.Now()
+	httpx.Quiet(w)
 	svc, err := s.keyedService(r)
 	if err != nil {
 		return err
@@ -448,6 +451,7 @@ type eventsAnswer struct {
 
 func (s *Server) receiveEvents(w http.ResponseWriter, r *http.Request) error {
 	start := time.Now()
+	httpx.Quiet(w)
 	svc, err := s.keyedService(r)
 	if err != nil {
 		return err

@@ -83,7 +83,7 @@ Maintenance: steady backup, steady restore, steady audit verify, steady migrate`
 	pf.StringVarP(&e.output, "output", "o", "table", "output format: table, json or yaml")
 	root.AddCommand(e.serveCmd(), e.migrateCmd(), e.versionCmd(), e.backupCmd(), e.restoreCmd(),
 		e.userCmd(), e.teamCmd(), e.tokenCmd(), e.auditCmd(), e.whoamiCmd(),
-		e.serviceCmd(), e.alertCmd(), e.eventCmd(), e.incidentCmd(),
+		e.serviceCmd(), e.alertCmd(), e.eventCmd(), e.benchCmd(), e.incidentCmd(),
 		e.ruleCmd(), e.silenceCmd(), e.maintenanceCmd(), e.inhibitCmd())
 	return root
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 
@@ -20,6 +21,16 @@ import (
 type Routed struct {
 	ServiceID int64
 	Event     Event
+
+	// The event and its labels as stored (JSON), encoded by Submit in the
+	// caller's goroutine so that the single commit loop does not.
+	body, labels string
+}
+
+// encode fills in the stored JSON of the event.
+func (r *Routed) encode() {
+	r.body = eventJSON(&r.Event)
+	r.labels = labelsJSON(&r.Event)
 }
 
 // Result says what became of one event.
@@ -49,6 +60,14 @@ type Hook func(ctx context.Context, tx *sql.Tx, changes []AlertChange) error
 // events are committed, and all requests that arrive while one commit runs go
 // into the next, so a burst costs few transactions and an idle server adds
 // no delay.
+//
+// The commit loop is the one serial part of ingest, so it does as little as
+// it can: events are encoded to JSON by Submit in the callers' goroutines,
+// and a batch costs a fixed handful of statements whatever its size: one to
+// look up the open alerts of its keys, one to update them, one to insert new
+// ones, one to store the raw events (PostgreSQL: array parameters and
+// unnest, each statement being a network round trip; SQLite: multi-row
+// statements in chunks, kept prepared by the driver's statement cache).
 type Ingester struct {
 	DB    *db.DB
 	Clock clock.Clock
@@ -97,6 +116,9 @@ func (in *Ingester) Stop() {
 func (in *Ingester) Submit(ctx context.Context, items []Routed) ([]Result, error) {
 	if len(items) == 0 {
 		return nil, nil
+	}
+	for i := range items {
+		items[i].encode()
 	}
 	r := &request{items: items, done: make(chan struct{})}
 	select {
@@ -173,28 +195,41 @@ type alertState struct {
 
 type alertWrite struct {
 	state          *alertState
-	ev             *Event
+	it             *Routed // the last event that triggered the alert; nil if none did
 	count          int
 	firstSeen      int64
 	lastSeen       int64
 	acknowledgedAt *int64
 	resolvedAt     *int64
 	changed        bool
+	statusChanged  bool
+}
+
+// batchWriter is one commit's transaction.
+type batchWriter struct {
+	ctx context.Context
+	tx  *sql.Tx
+	d   db.Dialect
 }
 
 func (in *Ingester) write(batch []*request) error {
 	ctx := context.Background()
 	return in.DB.Tx(ctx, func(tx *sql.Tx) error {
+		bw := &batchWriter{ctx: ctx, tx: tx, d: in.DB.Dialect}
 		// 1. The open alerts of every key in the batch.
-		open, err := loadOpen(ctx, in.DB.Dialect, tx, batch)
+		open, err := bw.loadOpen(batch)
 		if err != nil {
 			return err
 		}
 		// 2. Work out the end state of each alert in memory, in order.
 		var inserts, updates []*alertWrite
 		byState := map[*alertState]*alertWrite{}
-		var changes []AlertChange
-		var touched []*alertState // per event, the alert it wrote to (nil if none)
+		n := 0
+		for _, r := range batch {
+			n += len(r.items)
+		}
+		changes := make([]AlertChange, 0, n)
+		touched := make([]*alertState, 0, n) // per event, the alert it wrote to (nil if none)
 		for _, r := range batch {
 			r.results = make([]Result, len(r.items))
 			for i := range r.items {
@@ -210,7 +245,7 @@ func (in *Ingester) write(batch []*request) error {
 					if st == nil {
 						st = &alertState{status: "triggered", serviceID: it.ServiceID, key: ev.DedupKey}
 						open[k] = st
-						w := &alertWrite{state: st, ev: ev, count: 1, firstSeen: seen, lastSeen: seen, changed: true}
+						w := &alertWrite{state: st, it: it, count: 1, firstSeen: seen, lastSeen: seen, changed: true}
 						inserts = append(inserts, w)
 						byState[st] = w
 						res.Change = "created"
@@ -221,7 +256,7 @@ func (in *Ingester) write(batch []*request) error {
 							updates = append(updates, w)
 							byState[st] = w
 						}
-						w.ev, w.count, w.lastSeen, w.changed = ev, w.count+1, max(w.lastSeen, seen), true
+						w.it, w.count, w.lastSeen, w.changed = it, w.count+1, max(w.lastSeen, seen), true
 						res.Change = "updated"
 					}
 				case Acknowledge, Resolve:
@@ -239,13 +274,13 @@ func (in *Ingester) write(batch []*request) error {
 					}
 					if ev.Action == Acknowledge {
 						if st.status == "triggered" {
-							st.status, w.acknowledgedAt, w.changed = "acknowledged", &seen, true
+							st.status, w.acknowledgedAt, w.changed, w.statusChanged = "acknowledged", &seen, true, true
 							res.Change = "acknowledged"
 						} else {
 							res.Change = "ignored"
 						}
 					} else {
-						st.status, w.resolvedAt, w.changed = "resolved", &seen, true
+						st.status, w.resolvedAt, w.changed, w.statusChanged = "resolved", &seen, true, true
 						delete(open, k)
 						res.Change = "resolved"
 					}
@@ -256,10 +291,10 @@ func (in *Ingester) write(batch []*request) error {
 		}
 		// 3. Write the alerts: updates first, so that an alert resolved in
 		// this batch is closed before its key opens a new one.
-		if err := updateAlerts(ctx, in.DB.Dialect, tx, updates); err != nil {
+		if err := bw.updateAlerts(updates); err != nil {
 			return err
 		}
-		if err := insertAlerts(ctx, in.DB.Dialect, tx, inserts); err != nil {
+		if err := bw.insertAlerts(inserts); err != nil {
 			return err
 		}
 		// 4. Fill in the alert ids and store the raw events.
@@ -273,11 +308,11 @@ func (in *Ingester) write(batch []*request) error {
 				}
 				r.results[i].AlertID = id
 				changes[ci].AlertID = id
-				raws = append(raws, rawEvent{serviceID: r.items[i].ServiceID, alertID: id, ev: &r.items[i].Event})
+				raws = append(raws, rawEvent{alertID: id, it: &r.items[i]})
 				ci++
 			}
 		}
-		if err := insertRaw(ctx, in.DB.Dialect, tx, raws); err != nil {
+		if err := bw.insertRaw(raws); err != nil {
 			return err
 		}
 		if in.Hook != nil {
@@ -292,36 +327,155 @@ type stateKey struct {
 	key     string
 }
 
-func loadOpen(ctx context.Context, d db.Dialect, tx *sql.Tx, batch []*request) (map[stateKey]*alertState, error) {
-	keys := map[string]bool{}
+// SQLite statements. A batch is cut into chunks of at most maxChunk rows:
+// full chunks, then one of the exact remainder, so a bounded set of texts
+// (which the driver keeps prepared) covers every batch, and a small batch
+// is one statement per step. SQLite binds ? by position, which stays cheap
+// with many parameters.
+const (
+	lookupChunk     = 64
+	alertChunk      = 32
+	rawChunk        = 64
+	touchChunk      = 32
+	alertInsertPer  = 14
+	rawInsertPer    = 7
+	touchPer        = 8
+	alertInsertCols = `INSERT INTO alerts (service_id, dedup_key, status, severity, summary, host, source, labels, count,
+		first_seen, last_seen, acknowledged_at, resolved_at, last_event) VALUES `
+	rawInsertCols = "INSERT INTO events (received_at, service_id, alert_id, source, action, dedup_key, body) VALUES "
+	// alertUpdate changes an alert's status (acknowledge, resolve), with
+	// whatever else the batch did to it.
+	alertUpdate = `UPDATE alerts SET status = ?, count = count + ?,
+		last_seen = CASE WHEN ? > last_seen THEN ? ELSE last_seen END,
+		severity = COALESCE(?, severity), summary = COALESCE(?, summary), host = COALESCE(?, host),
+		labels = COALESCE(?, labels), last_event = COALESCE(?, last_event),
+		acknowledged_at = COALESCE(acknowledged_at, ?), resolved_at = COALESCE(?, resolved_at)
+		WHERE id = ?`
+)
+
+// The SQLite statements for each chunk size, made once.
+var (
+	lookupSQL = sqlBySize(lookupChunk, func(n int) string {
+		return "SELECT id, service_id, dedup_key, status FROM alerts WHERE dedup_key IN (" + db.SQLite.Params(1, n) +
+			") AND status <> 'resolved'"
+	})
+	alertInsertSQL = sqlBySize(alertChunk, func(n int) string { return rowsSQL(alertInsertCols, alertInsertPer, n, " RETURNING id") })
+	rawInsertSQL   = sqlBySize(rawChunk, func(n int) string { return rowsSQL(rawInsertCols, rawInsertPer, n, "") })
+	// touchSQL repeats triggers on open alerts, many rows in one statement.
+	// It leaves status alone: status is in the WHERE of the dedup index, so
+	// setting it (even to the same value) makes SQLite rewrite that entry.
+	touchSQL = sqlBySize(touchChunk, func(n int) string {
+		return rowsSQL(`UPDATE alerts SET count = count + v.column2, last_seen = max(last_seen, v.column3),
+			severity = v.column4, summary = v.column5, host = v.column6, labels = v.column7, last_event = v.column8
+			FROM (VALUES `, touchPer, n, `) AS v WHERE alerts.id = v.column1`)
+	})
+)
+
+// sqlBySize makes the statement for each chunk size 1..maxChunk (index n).
+func sqlBySize(maxChunk int, build func(n int) string) []string {
+	out := make([]string, maxChunk+1)
+	for n := 1; n <= maxChunk; n++ {
+		out[n] = build(n)
+	}
+	return out
+}
+
+func rowsSQL(head string, per, n int, tail string) string {
+	var b strings.Builder
+	row := "(" + db.SQLite.Params(1, per) + ")"
+	b.Grow(len(head) + n*(len(row)+1) + len(tail))
+	b.WriteString(head)
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(row)
+	}
+	b.WriteString(tail)
+	return b.String()
+}
+
+// chunks cuts n into full chunks of maxChunk and the remainder.
+func chunks(n, maxChunk int) []int {
+	out := make([]int, 0, n/maxChunk+1)
+	for ; n >= maxChunk; n -= maxChunk {
+		out = append(out, maxChunk)
+	}
+	if n > 0 {
+		out = append(out, n)
+	}
+	return out
+}
+
+func (bw *batchWriter) exec(q string, args ...any) error {
+	_, err := bw.tx.ExecContext(bw.ctx, q, args...)
+	return err
+}
+
+func (bw *batchWriter) query(q string, args ...any) (*sql.Rows, error) {
+	return bw.tx.QueryContext(bw.ctx, q, args...)
+}
+
+func (bw *batchWriter) loadOpen(batch []*request) (map[stateKey]*alertState, error) {
+	seen := map[string]struct{}{}
+	var keys []string
 	for _, r := range batch {
-		for _, it := range r.items {
-			keys[it.Event.DedupKey] = true
+		for i := range r.items {
+			k := r.items[i].Event.DedupKey
+			if _, ok := seen[k]; !ok {
+				seen[k] = struct{}{}
+				keys = append(keys, k)
+			}
 		}
 	}
 	open := make(map[stateKey]*alertState, len(keys))
-	list := make([]any, 0, len(keys))
-	for k := range keys {
-		list = append(list, k)
-	}
-	const chunk = 500
-	for i := 0; i < len(list); i += chunk {
-		part := list[i:min(i+chunk, len(list))]
-		rows, err := tx.QueryContext(ctx, "SELECT id, service_id, dedup_key, status FROM alerts WHERE dedup_key IN ("+
-			d.Params(1, len(part))+") AND status <> 'resolved'", part...)
-		if err != nil {
-			return nil, err
-		}
+	scan := func(rows *sql.Rows) error {
+		defer rows.Close()
 		for rows.Next() {
 			st := &alertState{}
 			if err := rows.Scan(&st.id, &st.serviceID, &st.key, &st.status); err != nil {
-				rows.Close()
-				return nil, err
+				return err
 			}
 			open[stateKey{st.serviceID, st.key}] = st
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		return rows.Err()
+	}
+	if bw.d == db.Postgres {
+		// An IN list of parameters, as before this loop was reworked: the
+		// array forms (= ANY($1), a join with unnest($1)) measured no
+		// better here, and at times worse while the table's statistics
+		// lagged behind its growth.
+		const chunk = 500
+		for i := 0; i < len(keys); i += chunk {
+			part := keys[i:min(i+chunk, len(keys))]
+			args := make([]any, len(part))
+			for j, k := range part {
+				args[j] = k
+			}
+			rows, err := bw.query("SELECT id, service_id, dedup_key, status FROM alerts WHERE dedup_key IN ("+
+				db.Postgres.Params(1, len(part))+") AND status <> 'resolved'", args...)
+			if err != nil {
+				return nil, err
+			}
+			if err := scan(rows); err != nil {
+				return nil, err
+			}
+		}
+		return open, nil
+	}
+	args := make([]any, 0, lookupChunk)
+	i := 0
+	for _, n := range chunks(len(keys), lookupChunk) {
+		args = args[:0]
+		for _, k := range keys[i : i+n] {
+			args = append(args, k)
+		}
+		i += n
+		rows, err := bw.query(lookupSQL[n], args...)
+		if err != nil {
+			return nil, err
+		}
+		if err := scan(rows); err != nil {
 			return nil, err
 		}
 	}
@@ -341,47 +495,12 @@ func eventJSON(ev *Event) string {
 	return string(b)
 }
 
-func insertAlerts(ctx context.Context, d db.Dialect, tx *sql.Tx, ws []*alertWrite) error {
-	const per = 15
-	const chunk = 400
-	for i := 0; i < len(ws); i += chunk {
-		part := ws[i:min(i+chunk, len(ws))]
-		var b strings.Builder
-		b.WriteString(`INSERT INTO alerts (service_id, dedup_key, status, severity, summary, host, source, labels, count,
-			first_seen, last_seen, acknowledged_at, resolved_at, incident_id, last_event) VALUES `)
-		args := make([]any, 0, len(part)*per)
-		for j, w := range part {
-			if j > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteString("(" + d.Params(len(args)+1, per) + ")")
-			ev := w.ev
-			args = append(args, w.state.serviceID, w.state.key, w.state.status, string(ev.Severity), ev.Summary, ev.Host,
-				string(ev.Source), labelsJSON(ev), w.count, w.firstSeen, w.lastSeen, ptrOrNil(w.acknowledgedAt),
-				ptrOrNil(w.resolvedAt), nil, eventJSON(ev))
-		}
-		b.WriteString(" RETURNING id")
-		rows, err := tx.QueryContext(ctx, b.String(), args...)
-		if err != nil {
-			return fmt.Errorf("insert alerts: %w", err)
-		}
-		j := 0
-		for rows.Next() {
-			if err := rows.Scan(&part[j].state.id); err != nil {
-				rows.Close()
-				return err
-			}
-			j++
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		if j != len(part) {
-			return errors.New("insert alerts: fewer ids returned than rows inserted")
-		}
+// stored returns the JSON of an item, encoding it if Submit did not.
+func (r *Routed) stored() (body, labels string) {
+	if r.body == "" {
+		r.encode()
 	}
-	return nil
+	return r.body, r.labels
 }
 
 func ptrOrNil(p *int64) any {
@@ -391,111 +510,210 @@ func ptrOrNil(p *int64) any {
 	return *p
 }
 
-// updateAlerts writes the new state of existing alerts. On PostgreSQL it is
-// one statement per chunk, UPDATE … FROM a VALUES list (every value is CAST so
-// that PostgreSQL knows its type), because each statement is a network round
-// trip. On SQLite, in process, a prepared statement per row is faster.
-func updateAlerts(ctx context.Context, d db.Dialect, tx *sql.Tx, ws []*alertWrite) error {
-	const per = 11
-	const chunk = 300
+func (bw *batchWriter) insertAlerts(ws []*alertWrite) error {
+	if len(ws) == 0 {
+		return nil
+	}
+	// Ids are handed out in the order the rows are inserted, which is the
+	// order of the rows in the statement: the ids sorted ascending belong to
+	// the rows in order, however RETURNING orders them.
+	assign := func(rows *sql.Rows, part []*alertWrite) error {
+		defer rows.Close()
+		got := make([]int64, 0, len(part))
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			got = append(got, id)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(got) != len(part) {
+			return errors.New("fewer ids returned than rows inserted")
+		}
+		slices.Sort(got)
+		for i, w := range part {
+			w.state.id = got[i]
+		}
+		return nil
+	}
+	if bw.d == db.Postgres {
+		n := len(ws)
+		svc, ack, res := make([]int64, n), make([]*int64, n), make([]*int64, n)
+		count, first, last := make([]int64, n), make([]int64, n), make([]int64, n)
+		key, status, sev, sum, host, src, labels, body := make([]string, n), make([]string, n), make([]string, n),
+			make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		for i, w := range ws {
+			ev := &w.it.Event
+			b, l := w.it.stored()
+			svc[i], key[i], status[i], sev[i], sum[i], host[i], src[i], labels[i] = w.state.serviceID, w.state.key, w.state.status,
+				string(ev.Severity), ev.Summary, ev.Host, string(ev.Source), l
+			count[i], first[i], last[i], ack[i], res[i], body[i] = int64(w.count), w.firstSeen, w.lastSeen, w.acknowledgedAt, w.resolvedAt, b
+		}
+		rows, err := bw.tx.QueryContext(bw.ctx, `INSERT INTO alerts (service_id, dedup_key, status, severity, summary, host, source,
+			labels, count, first_seen, last_seen, acknowledged_at, resolved_at, last_event)
+			SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+				$8::text[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[], $14::text[])
+			RETURNING id`,
+			svc, key, status, sev, sum, host, src, labels, count, first, last, ack, res, body)
+		if err != nil {
+			return fmt.Errorf("insert alerts: %w", err)
+		}
+		if err := assign(rows, ws); err != nil {
+			return fmt.Errorf("insert alerts: %w", err)
+		}
+		return nil
+	}
+	args := make([]any, 0, alertChunk*alertInsertPer)
+	i := 0
+	for _, n := range chunks(len(ws), alertChunk) {
+		args = args[:0]
+		for _, w := range ws[i : i+n] {
+			ev := &w.it.Event
+			b, l := w.it.stored()
+			args = append(args, w.state.serviceID, w.state.key, w.state.status, string(ev.Severity), ev.Summary, ev.Host,
+				string(ev.Source), l, w.count, w.firstSeen, w.lastSeen, ptrOrNil(w.acknowledgedAt),
+				ptrOrNil(w.resolvedAt), b)
+		}
+		i += n
+		rows, err := bw.query(alertInsertSQL[n], args...)
+		if err != nil {
+			return fmt.Errorf("insert alerts: %w", err)
+		}
+		if err := assign(rows, ws[i-n:i]); err != nil {
+			return fmt.Errorf("insert alerts: %w", err)
+		}
+	}
+	return nil
+}
+
+// updateAlerts writes the new state of existing alerts: on PostgreSQL one
+// UPDATE … FROM unnest(arrays) per batch; on SQLite UPDATE … FROM (VALUES
+// …) in chunks for repeated triggers, and a statement per row for the rarer
+// status changes.
+func (bw *batchWriter) updateAlerts(ws []*alertWrite) error {
 	changed := make([]*alertWrite, 0, len(ws))
 	for _, w := range ws {
 		if w.changed {
 			changed = append(changed, w)
 		}
 	}
-	if d == db.SQLite {
-		return updateAlertsRowByRow(ctx, tx, changed)
+	if len(changed) == 0 {
+		return nil
 	}
-	types := []string{"BIGINT", "TEXT", "BIGINT", "BIGINT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "BIGINT", "BIGINT"}
-	for i := 0; i < len(changed); i += chunk {
-		part := changed[i:min(i+chunk, len(changed))]
-		var b strings.Builder
-		b.WriteString("WITH v(id, status, n, last_seen, severity, summary, host, labels, last_event, ack, res) AS (VALUES ")
-		args := make([]any, 0, len(part)*per)
-		for j, w := range part {
-			if j > 0 {
-				b.WriteByte(',')
+	if bw.d == db.Postgres {
+		n := len(changed)
+		id, cnt, last, ack, res := make([]int64, n), make([]int64, n), make([]int64, n), make([]*int64, n), make([]*int64, n)
+		status, sev, sum, host, labels, body := make([]string, n), make([]*string, n), make([]*string, n), make([]*string, n),
+			make([]*string, n), make([]*string, n)
+		for i, w := range changed {
+			id[i], status[i], cnt[i], last[i], ack[i], res[i] = w.state.id, w.state.status, int64(w.count), w.lastSeen, w.acknowledgedAt, w.resolvedAt
+			if w.it != nil {
+				ev := &w.it.Event
+				b, l := w.it.stored()
+				s, su, h := string(ev.Severity), ev.Summary, ev.Host
+				sev[i], sum[i], host[i], labels[i], body[i] = &s, &su, &h, &l, &b
 			}
-			b.WriteByte('(')
-			for k, p := range strings.Split(d.Params(len(args)+1, per), ",") {
-				if k > 0 {
-					b.WriteByte(',')
-				}
-				b.WriteString("CAST(" + p + " AS " + types[k] + ")")
-			}
-			b.WriteByte(')')
-			var sev, sum, host, labels, last any
-			if w.ev != nil {
-				sev, sum, host, labels, last = string(w.ev.Severity), w.ev.Summary, w.ev.Host, labelsJSON(w.ev), eventJSON(w.ev)
-			}
-			args = append(args, w.state.id, w.state.status, w.count, w.lastSeen, sev, sum, host, labels, last,
-				ptrOrNil(w.acknowledgedAt), ptrOrNil(w.resolvedAt))
 		}
-		b.WriteString(`) UPDATE alerts SET status = v.status, count = alerts.count + v.n,
-			last_seen = CASE WHEN v.last_seen > alerts.last_seen THEN v.last_seen ELSE alerts.last_seen END,
+		_, err := bw.tx.ExecContext(bw.ctx, `UPDATE alerts SET status = v.status, count = alerts.count + v.n,
+			last_seen = GREATEST(v.last_seen, alerts.last_seen),
 			severity = COALESCE(v.severity, alerts.severity), summary = COALESCE(v.summary, alerts.summary),
 			host = COALESCE(v.host, alerts.host), labels = COALESCE(v.labels, alerts.labels),
 			last_event = COALESCE(v.last_event, alerts.last_event),
 			acknowledged_at = COALESCE(alerts.acknowledged_at, v.ack), resolved_at = COALESCE(v.res, alerts.resolved_at)
-			FROM v WHERE alerts.id = v.id`)
-		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
+			FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[],
+				$9::text[], $10::bigint[], $11::bigint[]) AS v(id, status, n, last_seen, severity, summary, host, labels, last_event, ack, res)
+			WHERE alerts.id = v.id`, id, status, cnt, last, sev, sum, host, labels, body, ack, res)
+		if err != nil {
+			return fmt.Errorf("update alerts: %w", err)
+		}
+		return nil
+	}
+	// Repeated triggers, the common case, many rows per statement; status
+	// changes row by row.
+	var touch []*alertWrite
+	for _, w := range changed {
+		if w.it != nil && !w.statusChanged && w.acknowledgedAt == nil && w.resolvedAt == nil {
+			touch = append(touch, w)
+			continue
+		}
+		var sev, sum, host, labels, last any
+		if w.it != nil {
+			ev := &w.it.Event
+			b, l := w.it.stored()
+			sev, sum, host, labels, last = string(ev.Severity), ev.Summary, ev.Host, l, b
+		}
+		if err := bw.exec(alertUpdate, w.state.status, w.count, w.lastSeen, w.lastSeen, sev, sum, host, labels, last,
+			ptrOrNil(w.acknowledgedAt), ptrOrNil(w.resolvedAt), w.state.id); err != nil {
+			return fmt.Errorf("update alert %d: %w", w.state.id, err)
+		}
+	}
+	args := make([]any, 0, touchChunk*touchPer)
+	i := 0
+	for _, n := range chunks(len(touch), touchChunk) {
+		args = args[:0]
+		for _, w := range touch[i : i+n] {
+			ev := &w.it.Event
+			b, l := w.it.stored()
+			args = append(args, w.state.id, w.count, w.lastSeen, string(ev.Severity), ev.Summary, ev.Host, l, b)
+		}
+		i += n
+		if err := bw.exec(touchSQL[n], args...); err != nil {
 			return fmt.Errorf("update alerts: %w", err)
 		}
 	}
 	return nil
 }
 
-func updateAlertsRowByRow(ctx context.Context, tx *sql.Tx, ws []*alertWrite) error {
-	stmt, err := tx.PrepareContext(ctx, `UPDATE alerts SET status = ?, count = count + ?,
-		last_seen = CASE WHEN ? > last_seen THEN ? ELSE last_seen END,
-		severity = COALESCE(?, severity), summary = COALESCE(?, summary), host = COALESCE(?, host),
-		labels = COALESCE(?, labels), last_event = COALESCE(?, last_event),
-		acknowledged_at = COALESCE(acknowledged_at, ?), resolved_at = COALESCE(?, resolved_at)
-		WHERE id = ?`)
-	if err != nil {
-		return err
-	}
-	defer stmt.Close()
-	for _, w := range ws {
-		var sev, sum, host, labels, last any
-		if w.ev != nil {
-			sev, sum, host, labels, last = string(w.ev.Severity), w.ev.Summary, w.ev.Host, labelsJSON(w.ev), eventJSON(w.ev)
-		}
-		if _, err := stmt.ExecContext(ctx, w.state.status, w.count, w.lastSeen, w.lastSeen, sev, sum, host, labels, last,
-			ptrOrNil(w.acknowledgedAt), ptrOrNil(w.resolvedAt), w.state.id); err != nil {
-			return fmt.Errorf("update alert %d: %w", w.state.id, err)
-		}
-	}
-	return nil
-}
-
 type rawEvent struct {
-	serviceID, alertID int64
-	ev                 *Event
+	alertID int64
+	it      *Routed
 }
 
-func insertRaw(ctx context.Context, d db.Dialect, tx *sql.Tx, raws []rawEvent) error {
-	const per = 7
-	const chunk = 800
-	for i := 0; i < len(raws); i += chunk {
-		part := raws[i:min(i+chunk, len(raws))]
-		var b strings.Builder
-		b.WriteString("INSERT INTO events (received_at, service_id, alert_id, source, action, dedup_key, body) VALUES ")
-		args := make([]any, 0, len(part)*per)
-		for j, r := range part {
-			if j > 0 {
-				b.WriteByte(',')
+func (bw *batchWriter) insertRaw(raws []rawEvent) error {
+	if len(raws) == 0 {
+		return nil
+	}
+	if bw.d == db.Postgres {
+		n := len(raws)
+		at, svc, alert := make([]int64, n), make([]int64, n), make([]*int64, n)
+		src, action, key, body := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		for i := range raws {
+			r := &raws[i]
+			ev := &r.it.Event
+			b, _ := r.it.stored()
+			at[i], svc[i], src[i], action[i], key[i], body[i] = ev.ReceivedAt.UnixMilli(), r.it.ServiceID, string(ev.Source),
+				string(ev.Action), ev.DedupKey, b
+			if r.alertID != 0 {
+				alert[i] = &r.alertID
 			}
-			b.WriteString("(" + d.Params(len(args)+1, per) + ")")
+		}
+		_, err := bw.tx.ExecContext(bw.ctx, `INSERT INTO events (received_at, service_id, alert_id, source, action, dedup_key, body)
+			SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[])`,
+			at, svc, alert, src, action, key, body)
+		if err != nil {
+			return fmt.Errorf("insert events: %w", err)
+		}
+		return nil
+	}
+	args := make([]any, 0, rawChunk*rawInsertPer)
+	i := 0
+	for _, n := range chunks(len(raws), rawChunk) {
+		args = args[:0]
+		for j := i; j < i+n; j++ {
+			r := &raws[j]
+			ev := &r.it.Event
+			b, _ := r.it.stored()
 			var alert any
 			if r.alertID != 0 {
 				alert = r.alertID
 			}
-			args = append(args, r.ev.ReceivedAt.UnixMilli(), r.serviceID, alert, string(r.ev.Source), string(r.ev.Action),
-				r.ev.DedupKey, eventJSON(r.ev))
+			args = append(args, ev.ReceivedAt.UnixMilli(), r.it.ServiceID, alert, string(ev.Source), string(ev.Action), ev.DedupKey, b)
 		}
-		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
+		i += n
+		if err := bw.exec(rawInsertSQL[n], args...); err != nil {
 			return fmt.Errorf("insert events: %w", err)
 		}
 	}

@@ -67,6 +67,8 @@ type DB struct {
 	R *sql.DB
 	// Path is the SQLite file, empty on PostgreSQL.
 	Path string
+
+	ckpt *checkpointer
 }
 
 // Open opens (and for SQLite creates) the database described by cfg.
@@ -127,7 +129,7 @@ func openSQLite(ctx context.Context, cfg Config) (*DB, error) {
 	var w *sql.DB
 	if !cfg.ReadOnly {
 		var err error
-		w, err = sql.Open("sqlite", uri+common+"&_pragma=journal_mode(WAL)&_txlock=immediate")
+		w, err = sql.Open(cachedDriverName, uri+common+"&_pragma=journal_mode(WAL)&_pragma=wal_autocheckpoint(0)&_pragma=cache_size(-65536)&_txlock=immediate")
 		if err != nil {
 			return nil, fmt.Errorf("open sqlite: %w", err)
 		}
@@ -140,7 +142,7 @@ func openSQLite(ctx context.Context, cfg Config) (*DB, error) {
 			return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 		}
 	}
-	r, err := sql.Open("sqlite", rd)
+	r, err := sql.Open(cachedDriverName, rd)
 	if err != nil {
 		if w != nil {
 			w.Close()
@@ -153,17 +155,29 @@ func openSQLite(ctx context.Context, cfg Config) (*DB, error) {
 	}
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
+	d := &DB{Dialect: SQLite, W: w, R: r, Path: path}
 	if w == nil {
-		w = r
+		d.W = r
+	} else {
+		// The writer does not checkpoint (wal_autocheckpoint(0) above): a
+		// connection of its own does, in the background (checkpoint.go).
+		if d.ckpt, err = startCheckpointer(uri+common, w); err != nil {
+			r.Close()
+			w.Close()
+			return nil, fmt.Errorf("open sqlite: %w", err)
+		}
 	}
-	return &DB{Dialect: SQLite, W: w, R: r, Path: path}, nil
+	return d, nil
 }
 
 // Close closes both pools.
 func (d *DB) Close() error {
 	var err error
+	if d.ckpt != nil {
+		err = d.ckpt.close()
+	}
 	if d.R != d.W {
-		err = d.R.Close()
+		err = errors.Join(err, d.R.Close())
 	}
 	return errors.Join(err, d.W.Close())
 }

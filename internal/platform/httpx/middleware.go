@@ -4,11 +4,12 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"regexp"
 	"runtime/debug"
 	"strconv"
+	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
@@ -22,13 +23,89 @@ import (
 // RequestIDHeader carries the request id in and out.
 const RequestIDHeader = "X-Request-Id"
 
-var goodRequestID = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+// goodRequestID accepts an incoming request id of 1 to 64 characters from
+// [A-Za-z0-9._-].
+func goodRequestID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
 
 // StatusWriter remembers the status code and size of a response.
 type StatusWriter struct {
 	http.ResponseWriter
 	Status int
 	Bytes  int64
+	// Quiet logs the request at debug level unless it fails or is slow.
+	Quiet bool
+}
+
+// SlowRequest is how long a quiet request may take before it is logged at
+// info level all the same.
+const SlowRequest = time.Second
+
+// Quiet asks Observe to log this request at debug level only, unless it
+// fails (status 400 or more) or takes longer than SlowRequest. High-volume
+// machine endpoints (event ingest) use it: a log line per event would cost
+// more than storing the event. Their requests still get an X-Request-Id and
+// are counted in the metrics.
+func Quiet(w http.ResponseWriter) {
+	for w != nil {
+		if sw, ok := w.(*StatusWriter); ok {
+			sw.Quiet = true
+			return
+		}
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return
+		}
+		w = u.Unwrap()
+	}
+}
+
+// routeMetrics caches the metric children of each route, method and status,
+// so that a request does not hash its labels.
+type routeMetrics struct {
+	m        *obs.Metrics
+	mu       sync.RWMutex
+	children map[routeKey]routeChildren
+}
+
+type routeKey struct {
+	route, method string
+	status        int
+}
+
+type routeChildren struct {
+	requests prometheus.Counter
+	duration prometheus.Observer
+}
+
+func (rm *routeMetrics) get(route, method string, status int) routeChildren {
+	k := routeKey{route, method, status}
+	rm.mu.RLock()
+	c, ok := rm.children[k]
+	rm.mu.RUnlock()
+	if ok {
+		return c
+	}
+	c = routeChildren{requests: rm.m.HTTPRequests.WithLabelValues(route, method, strconv.Itoa(status)),
+		duration: rm.m.HTTPDuration.WithLabelValues(route, method)}
+	rm.mu.Lock()
+	// Bounded: routes are patterns, but methods and statuses come from
+	// clients and handlers; past the bound, children are looked up each time.
+	if len(rm.children) < 4096 {
+		rm.children[k] = c
+	}
+	rm.mu.Unlock()
+	return c
 }
 
 func (w *StatusWriter) WriteHeader(code int) {
@@ -54,10 +131,11 @@ func (w *StatusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // incoming one), recovers panics into a 500 problem, logs the request, counts
 // it by route pattern and traces it when tracing is on.
 func Observe(next http.Handler, log *slog.Logger, m *obs.Metrics, t *obs.Tracing) http.Handler {
+	rm := &routeMetrics{m: m, children: map[routeKey]routeChildren{}}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := r.Header.Get(RequestIDHeader)
-		if !goodRequestID.MatchString(id) {
+		if !goodRequestID(id) {
 			id = ids.RequestID()
 		}
 		w.Header().Set(RequestIDHeader, id)
@@ -87,8 +165,9 @@ func Observe(next http.Handler, log *slog.Logger, m *obs.Metrics, t *obs.Tracing
 				sw.Status = http.StatusOK
 			}
 			d := time.Since(start)
-			m.HTTPRequests.WithLabelValues(route, r.Method, strconv.Itoa(sw.Status)).Inc()
-			m.HTTPDuration.WithLabelValues(route, r.Method).Observe(d.Seconds())
+			mc := rm.get(route, r.Method, sw.Status)
+			mc.requests.Inc()
+			mc.duration.Observe(d.Seconds())
 			if span != nil {
 				span.SetName(r.Method + " " + route)
 				span.SetAttributes(attribute.String("http.route", route), attribute.Int("http.response.status_code", sw.Status),
@@ -96,8 +175,14 @@ func Observe(next http.Handler, log *slog.Logger, m *obs.Metrics, t *obs.Tracing
 				span.End()
 			}
 			lvl := slog.LevelInfo
-			if sw.Status >= 500 {
+			switch {
+			case sw.Status >= 500:
 				lvl = slog.LevelError
+			case sw.Quiet && sw.Status < 400 && d < SlowRequest:
+				lvl = slog.LevelDebug
+			}
+			if !log.Enabled(ctx, lvl) {
+				return
 			}
 			log.LogAttrs(ctx, lvl, "request", slog.String("request_id", id), slog.String("method", r.Method),
 				slog.String("path", r.URL.Path), slog.String("route", route), slog.Int("status", sw.Status),
