@@ -6,6 +6,7 @@ package app
 import (
 	"context"
 	"crypto/tls"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -145,7 +146,14 @@ func New(ctx context.Context, o Options, env Env) (_ *App, err error) {
 	if err := a.Rules.Load(ctx); err != nil {
 		return nil, fmt.Errorf("load rules: %w", err)
 	}
-	a.Ingester = &event.Ingester{DB: a.DB, Clock: a.Clock, Log: a.Log, Hook: a.Incidents.OnAlerts}
+	a.Ingester = &event.Ingester{DB: a.DB, Clock: a.Clock, Log: a.Log, Decide: a.decide,
+		Hook: func(ctx context.Context, tx *sql.Tx, changes []event.AlertChange) error {
+			if err := a.Incidents.OnAlerts(ctx, tx, changes); err != nil {
+				return err
+			}
+			a.Rules.AlertsChanged(changes)
+			return nil
+		}}
 	watchIncidents(a.Metrics, a.Incidents)
 	a.API = &api.Server{DB: a.DB, IAM: a.IAM, Audit: a.Audit, Clock: a.Clock, Log: a.Log, Metrics: a.Metrics, Version: Version,
 		Services: a.Services, Ingester: a.Ingester, Incidents: a.Incidents, Rules: a.Rules}
@@ -257,6 +265,27 @@ func (a *App) housekeeping(ctx context.Context) error {
 // rulesRefreshEvery bounds how long a rule changed on another replica takes
 // to apply here (a change made here applies at once).
 const rulesRefreshEvery = 5 * time.Second
+
+// decide applies event rules, maintenance windows, silences and inhibition to
+// an event on its way in (in the sender's goroutine, before the commit
+// queue). With none configured it costs nothing.
+func (a *App) decide(r *event.Routed) bool {
+	if a.Rules.Current().Empty() {
+		return true
+	}
+	d := a.Rules.Decide(&r.Event, r.ServiceID)
+	if d.Drop {
+		return false
+	}
+	if d.ServiceID != 0 {
+		r.ServiceID = d.ServiceID
+	}
+	r.Event.Severity, r.Event.Labels, r.Priority = d.Severity, d.Labels, d.Priority
+	if d.Suppress {
+		r.Suppressed = strings.Join(d.Reasons, ",")
+	}
+	return true
+}
 
 // slaCheckEvery is how often running SLA clocks are checked for breaches.
 const slaCheckEvery = 5 * time.Second

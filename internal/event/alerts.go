@@ -44,6 +44,9 @@ type Alert struct {
 	AcknowledgedAt *time.Time        `json:"acknowledged_at"`
 	ResolvedAt     *time.Time        `json:"resolved_at"`
 	IncidentID     *int64            `json:"incident_id"`
+	// Suppressed lists why the alert pages nobody ("silence:3,maintenance:1");
+	// empty when it may page.
+	Suppressed string `json:"suppressed"`
 	// LastEvent is the last event that triggered or updated the alert; only
 	// GetAlert fills it in.
 	LastEvent *Event `json:"last_event,omitempty"`
@@ -71,7 +74,7 @@ func (f AlertFilter) Validate() error {
 	return fe.Err()
 }
 
-const alertCols = "id, service_id, dedup_key, status, severity, summary, host, source, labels, count, first_seen, last_seen, acknowledged_at, resolved_at, incident_id"
+const alertCols = "id, service_id, dedup_key, status, severity, summary, host, source, labels, count, first_seen, last_seen, acknowledged_at, resolved_at, incident_id, suppressed"
 
 func scanAlert(r db.Scanner, extra ...any) (Alert, error) {
 	var a Alert
@@ -79,7 +82,7 @@ func scanAlert(r db.Scanner, extra ...any) (Alert, error) {
 	var first, last int64
 	var acked, resolved, incident sql.NullInt64
 	dest := append([]any{&a.ID, &a.ServiceID, &a.DedupKey, &a.Status, &a.Severity, &a.Summary, &a.Host, &a.Source,
-		&labels, &a.Count, &first, &last, &acked, &resolved, &incident}, extra...)
+		&labels, &a.Count, &first, &last, &acked, &resolved, &incident, &a.Suppressed}, extra...)
 	if err := r.Scan(dest...); err != nil {
 		return a, err
 	}

@@ -21,6 +21,12 @@ import (
 type Routed struct {
 	ServiceID int64
 	Event     Event
+	// Suppressed lists why the event pages nobody ("silence:3,maintenance:1");
+	// empty for an event that may page. Set by the Decide hook.
+	Suppressed string
+	// Priority, when an event rule set one, is the priority of the incident
+	// the event opens (P1 … P5).
+	Priority string
 
 	// The event and its labels as stored (JSON), encoded by Submit in the
 	// caller's goroutine so that the single commit loop does not.
@@ -39,7 +45,10 @@ type Result struct {
 	// or resolve found no open alert (it is stored, and changes nothing).
 	AlertID  int64
 	DedupKey string
-	// Change is "created", "updated", "acknowledged", "resolved" or "ignored".
+	// Change is "created", "updated", "acknowledged", "resolved", "ignored"
+	// (an acknowledge or resolve of no open alert), "dropped" (an event rule
+	// discarded it) or "unsuppressed" (a repeat that may page, of an alert
+	// that was suppressed).
 	Change string
 }
 
@@ -50,6 +59,10 @@ type AlertChange struct {
 	ServiceID int64
 	Change    string
 	Event     *Event
+	// Suppressed: the event pages nobody (no incident for a new alert).
+	Suppressed bool
+	// Priority set by an event rule, if any.
+	Priority string
 }
 
 // Hook runs inside the ingest transaction after the alerts are written; an
@@ -73,6 +86,10 @@ type Ingester struct {
 	Clock clock.Clock
 	Log   *slog.Logger
 	Hook  Hook
+	// Decide, when set, judges each event before it is queued (event rules,
+	// silences, maintenance, inhibition): it may change the event, its
+	// service, Suppressed and Priority, and returns false to drop it.
+	Decide func(*Routed) bool
 	// MaxBatch caps the events in one transaction.
 	MaxBatch int
 
@@ -117,6 +134,47 @@ func (in *Ingester) Submit(ctx context.Context, items []Routed) ([]Result, error
 	if len(items) == 0 {
 		return nil, nil
 	}
+	var dropped []int // indexes of items an event rule dropped
+	if in.Decide != nil {
+		kept := items[:0:0]
+		for i := range items {
+			if in.Decide(&items[i]) {
+				kept = append(kept, items[i])
+			} else {
+				dropped = append(dropped, i)
+			}
+		}
+		if len(dropped) > 0 {
+			all := items
+			if len(kept) == 0 {
+				out := make([]Result, len(all))
+				for i := range all {
+					out[i] = Result{DedupKey: all[i].Event.DedupKey, Change: "dropped"}
+				}
+				return out, nil
+			}
+			res, err := in.submit(ctx, kept)
+			if err != nil {
+				return nil, err
+			}
+			out := make([]Result, 0, len(all))
+			k, d := 0, 0
+			for i := range all {
+				if d < len(dropped) && dropped[d] == i {
+					out = append(out, Result{DedupKey: all[i].Event.DedupKey, Change: "dropped"})
+					d++
+					continue
+				}
+				out = append(out, res[k])
+				k++
+			}
+			return out, nil
+		}
+	}
+	return in.submit(ctx, items)
+}
+
+func (in *Ingester) submit(ctx context.Context, items []Routed) ([]Result, error) {
 	for i := range items {
 		items[i].encode()
 	}
@@ -187,10 +245,11 @@ func (in *Ingester) commit(batch []*request) {
 // alertState is the open alert of one (service, dedup key) while a batch is
 // worked out in memory.
 type alertState struct {
-	id        int64 // filled in by the insert for an alert this batch creates
-	status    string
-	serviceID int64
-	key       string
+	id         int64 // filled in by the insert for an alert this batch creates
+	suppressed string
+	status     string
+	serviceID  int64
+	key        string
 }
 
 type alertWrite struct {
@@ -230,6 +289,7 @@ func (in *Ingester) write(batch []*request) error {
 		}
 		changes := make([]AlertChange, 0, n)
 		touched := make([]*alertState, 0, n) // per event, the alert it wrote to (nil if none)
+		var marks []*alertState              // alerts whose suppression is set or lifted
 		for _, r := range batch {
 			r.results = make([]Result, len(r.items))
 			for i := range r.items {
@@ -243,8 +303,11 @@ func (in *Ingester) write(batch []*request) error {
 				switch ev.Action {
 				case Trigger:
 					if st == nil {
-						st = &alertState{status: "triggered", serviceID: it.ServiceID, key: ev.DedupKey}
+						st = &alertState{status: "triggered", serviceID: it.ServiceID, key: ev.DedupKey, suppressed: it.Suppressed}
 						open[k] = st
+						if it.Suppressed != "" {
+							marks = append(marks, st)
+						}
 						w := &alertWrite{state: st, it: it, count: 1, firstSeen: seen, lastSeen: seen, changed: true}
 						inserts = append(inserts, w)
 						byState[st] = w
@@ -258,12 +321,19 @@ func (in *Ingester) write(batch []*request) error {
 						}
 						w.it, w.count, w.lastSeen, w.changed = it, w.count+1, max(w.lastSeen, seen), true
 						res.Change = "updated"
+						if st.suppressed != "" && it.Suppressed == "" {
+							// The silence or window is over and the alert still
+							// fires: from now on it pages.
+							st.suppressed, res.Change = "", "unsuppressed"
+							marks = append(marks, st)
+						}
 					}
 				case Acknowledge, Resolve:
 					if st == nil {
 						res.Change = "ignored"
 						touched = append(touched, nil)
-						changes = append(changes, AlertChange{ServiceID: it.ServiceID, Change: res.Change, Event: ev})
+						changes = append(changes, AlertChange{ServiceID: it.ServiceID, Change: res.Change, Event: ev,
+							Suppressed: it.Suppressed != "", Priority: it.Priority})
 						continue
 					}
 					w := byState[st]
@@ -286,7 +356,8 @@ func (in *Ingester) write(batch []*request) error {
 					}
 				}
 				touched = append(touched, st)
-				changes = append(changes, AlertChange{ServiceID: it.ServiceID, Change: res.Change, Event: ev})
+				changes = append(changes, AlertChange{ServiceID: it.ServiceID, Change: res.Change, Event: ev,
+					Suppressed: it.Suppressed != "", Priority: it.Priority})
 			}
 		}
 		// 3. Write the alerts: updates first, so that an alert resolved in
@@ -296,6 +367,11 @@ func (in *Ingester) write(batch []*request) error {
 		}
 		if err := bw.insertAlerts(inserts); err != nil {
 			return err
+		}
+		for _, st := range marks {
+			if err := bw.exec("UPDATE alerts SET suppressed = "+bw.d.Params(1, 1)+" WHERE id = "+bw.d.Params(2, 1), st.suppressed, st.id); err != nil {
+				return err
+			}
 		}
 		// 4. Fill in the alert ids and store the raw events.
 		ci := 0
@@ -356,7 +432,7 @@ const (
 // The SQLite statements for each chunk size, made once.
 var (
 	lookupSQL = sqlBySize(lookupChunk, func(n int) string {
-		return "SELECT id, service_id, dedup_key, status FROM alerts WHERE dedup_key IN (" + db.SQLite.Params(1, n) +
+		return "SELECT id, service_id, dedup_key, status, suppressed FROM alerts WHERE dedup_key IN (" + db.SQLite.Params(1, n) +
 			") AND status <> 'resolved'"
 	})
 	alertInsertSQL = sqlBySize(alertChunk, func(n int) string { return rowsSQL(alertInsertCols, alertInsertPer, n, " RETURNING id") })
@@ -433,7 +509,7 @@ func (bw *batchWriter) loadOpen(batch []*request) (map[stateKey]*alertState, err
 		defer rows.Close()
 		for rows.Next() {
 			st := &alertState{}
-			if err := rows.Scan(&st.id, &st.serviceID, &st.key, &st.status); err != nil {
+			if err := rows.Scan(&st.id, &st.serviceID, &st.key, &st.status, &st.suppressed); err != nil {
 				return err
 			}
 			open[stateKey{st.serviceID, st.key}] = st
@@ -452,7 +528,7 @@ func (bw *batchWriter) loadOpen(batch []*request) (map[stateKey]*alertState, err
 			for j, k := range part {
 				args[j] = k
 			}
-			rows, err := bw.query("SELECT id, service_id, dedup_key, status FROM alerts WHERE dedup_key IN ("+
+			rows, err := bw.query("SELECT id, service_id, dedup_key, status, suppressed FROM alerts WHERE dedup_key IN ("+
 				db.Postgres.Params(1, len(part))+") AND status <> 'resolved'", args...)
 			if err != nil {
 				return nil, err

@@ -50,12 +50,16 @@ func (m *Manager) OnAlerts(ctx context.Context, tx *sql.Tx, changes []event.Aler
 		alerts    []int64
 		first     *event.Event
 		severity  string
+		priority  string // set by an event rule
 	}
 	groups := map[string]*group{}
 	var order []string
 	incidentOf := map[int64]int64{} // alert → incident, for alerts of this batch
 	for _, c := range changes {
-		if c.Change != "created" || c.Event == nil {
+		// New alerts, and alerts whose suppression just ended, join or open
+		// an incident; suppressed ones (silence, maintenance, inhibition,
+		// a rule) page nobody and open none.
+		if (c.Change != "created" && c.Change != "unsuppressed") || c.Event == nil || c.Suppressed {
 			continue
 		}
 		conf, ok := services[c.ServiceID]
@@ -71,6 +75,9 @@ func (m *Manager) OnAlerts(ctx context.Context, tx *sql.Tx, changes []event.Aler
 			order = append(order, gk)
 		}
 		g.alerts = append(g.alerts, c.AlertID)
+		if g.priority == "" && ValidPriority(c.Priority) {
+			g.priority = c.Priority
+		}
 		if severityRank(string(c.Event.Severity)) > severityRank(g.severity) {
 			g.severity = string(c.Event.Severity)
 		}
@@ -78,7 +85,7 @@ func (m *Manager) OnAlerts(ctx context.Context, tx *sql.Tx, changes []event.Aler
 	for _, gk := range order {
 		g := groups[gk]
 		conf := services[g.serviceID]
-		id, err := m.joinOrOpen(ctx, tx, g.serviceID, g.key, conf, g.first, g.severity, len(g.alerts), now)
+		id, err := m.joinOrOpen(ctx, tx, g.serviceID, g.key, conf, g.first, g.severity, g.priority, len(g.alerts), now)
 		if err != nil {
 			return err
 		}
@@ -201,7 +208,7 @@ func loadServices(ctx context.Context, tx *sql.Tx, changes []event.AlertChange) 
 
 // joinOrOpen adds n new alerts to the open incident of a group, or opens one.
 func (m *Manager) joinOrOpen(ctx context.Context, tx *sql.Tx, serviceID int64, key string, conf serviceConf,
-	first *event.Event, severity string, n int, now int64) (int64, error) {
+	first *event.Event, severity, rulePriority string, n int, now int64) (int64, error) {
 	var id, lastAlert int64
 	var curSeverity string
 	var impact, urgency int
@@ -249,6 +256,9 @@ func (m *Manager) joinOrOpen(ctx context.Context, tx *sql.Tx, serviceID int64, k
 	impact = impactOf(conf.criticality)
 	urgency = urgencyOf(severity)
 	pri := m.Matrix.Priority(impact, urgency)
+	if rulePriority != "" {
+		pri = rulePriority // an event rule decided
+	}
 	title := first.Summary
 	if title == "" {
 		title = "Alert on " + conf.name

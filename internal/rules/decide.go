@@ -73,19 +73,25 @@ func Decide(in Input) Decision {
 	for _, id := range out.SuppressedBy {
 		d.Reasons = append(d.Reasons, "rule:"+strconv.FormatInt(id, 10))
 	}
-	view := MatchLabels(&ev)
+	var view map[string]string // built only when something needs to match labels
+	labels := func() map[string]string {
+		if view == nil {
+			view = MatchLabels(&ev)
+		}
+		return view
+	}
 	for i := range in.Maintenance {
-		if w := &in.Maintenance[i]; w.Matches(d.ServiceID, view, in.Now) {
+		if w := &in.Maintenance[i]; w.Matches(d.ServiceID, labels(), in.Now) {
 			d.Reasons = append(d.Reasons, "maintenance:"+strconv.FormatInt(w.ID, 10))
 		}
 	}
 	for i := range in.Silences {
-		if s := &in.Silences[i]; s.Matches(view, in.Now) {
+		if s := &in.Silences[i]; s.Matches(labels(), in.Now) {
 			d.Reasons = append(d.Reasons, "silence:"+strconv.FormatInt(s.ID, 10))
 		}
 	}
-	if in.Inhibitor != nil {
-		if _, src, ok := in.Inhibitor.InhibitedBy(view); ok {
+	if in.Inhibitor != nil && in.Inhibitor.Len() > 0 {
+		if _, src, ok := in.Inhibitor.InhibitedBy(labels()); ok {
 			d.Reasons = append(d.Reasons, "inhibited")
 			d.InhibitedBy = src
 		}

@@ -117,6 +117,9 @@ func (in *Inhibitor) Delete(id string) {
 	in.deleteLocked(id)
 }
 
+// HasRules reports whether any inhibit rule is in force.
+func (in *Inhibitor) HasRules() bool { return in != nil && len(in.rules) > 0 }
+
 // Len is the number of open alerts that can inhibit others.
 func (in *Inhibitor) Len() int {
 	in.mu.RLock()

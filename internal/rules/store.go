@@ -50,6 +50,13 @@ func NewStore(d *db.DB, a *audit.Log, c clock.Clock, log *slog.Logger) *Store {
 	return s
 }
 
+// Empty reports whether there is nothing to decide with: no rules, silences,
+// windows or inhibit rules. Ingest then skips the decision altogether.
+func (sn *Snapshot) Empty() bool {
+	return (sn.Engine == nil || sn.Engine.Len() == 0) && len(sn.Silences) == 0 && len(sn.Maintenance) == 0 &&
+		(sn.Inhibitor == nil || !sn.Inhibitor.HasRules())
+}
+
 // Current is the snapshot in use.
 func (s *Store) Current() *Snapshot { return s.snap.Load() }
 
