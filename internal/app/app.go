@@ -157,7 +157,7 @@ func New(ctx context.Context, o Options, env Env) (_ *App, err error) {
 	watchIncidents(a.Metrics, a.Incidents)
 	a.API = &api.Server{DB: a.DB, IAM: a.IAM, Audit: a.Audit, Clock: a.Clock, Log: a.Log, Metrics: a.Metrics, Version: Version,
 		Services: a.Services, Ingester: a.Ingester, Incidents: a.Incidents, Rules: a.Rules}
-	a.Web, err = web.New(web.Deps{IAM: a.IAM, Audit: a.Audit, Services: a.Services, Incidents: a.Incidents,
+	a.Web, err = web.New(web.Deps{IAM: a.IAM, Audit: a.Audit, Services: a.Services, Incidents: a.Incidents, Rules: a.Rules,
 		Clock: a.Clock, Log: a.Log, Version: Version, SecureCookies: o.TLSCert != "" || strings.HasPrefix(o.PublicURL, "https://")})
 	if err != nil {
 		return nil, fmt.Errorf("web UI: %w", err)

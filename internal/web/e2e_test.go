@@ -201,6 +201,52 @@ func TestBrowserIncident(t *testing.T) {
 	do(t, tab, "open list", chromedp.Click(chromedp.CSS(`nav.main-nav a[href="/incidents"]`)), chromedp.WaitVisible(chromedp.CSS(`#incident-list .empty`)))
 }
 
+// TestBrowserRules silences a noisy alert from its page in two clicks, and
+// tries a rule's condition by pressing Enter in the sample event, which must
+// not save the rule.
+func TestBrowserRules(t *testing.T) {
+	tab := newChrome(t, e2eTimeout)
+	s := testkit.Start(t, db.SQLite)
+	svc := s.NewService("Database")
+	s.Do("POST", "/api/v1/events", svc.Key, map[string]any{"summary": "Disk full on db-1", "dedup_key": "disk", "severity": "critical",
+		"labels": map[string]string{"alertname": "DiskFull", "host": "db-1"}}).Want(202)
+
+	do(t, tab, "sign in", chromedp.Navigate(s.URL+"/alerts/1"), chromedp.WaitVisible(chromedp.ID("login-title")),
+		chromedp.SendKeys(chromedp.ID("f-email"), testkit.AdminEmail),
+		chromedp.SendKeys(chromedp.ID("f-password"), s.AdminPassword),
+		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`a[href^="/silences/new?"]`)),
+	)
+	do(t, tab, "silence similar alerts",
+		chromedp.Click(chromedp.CSS(`a[href^="/silences/new?"]`)),
+		chromedp.WaitVisible(chromedp.ID("f-matchers")),
+		chromedp.Click(chromedp.CSS(`form[action="/silences"] button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.ID("silenced")),
+	)
+	if f := run(t, tab, "flash", chromedp.Text(chromedp.CSS(".flash-ok"))); !strings.HasPrefix(f, `Silenced {alertname="DiskFull", host="db-1"} until `) {
+		t.Fatalf("after two clicks the alert page says %q", f)
+	}
+
+	do(t, tab, "try a new rule with Enter",
+		chromedp.Navigate(s.URL+"/rules/new"), chromedp.WaitVisible(chromedp.ID("f-condition")),
+		chromedp.SendKeys(chromedp.ID("f-name"), "not to be saved"),
+		chromedp.SetValue(chromedp.ID("f-condition"), `labels.alertname == "DiskFull"`),
+		chromedp.SendKeys(chromedp.ID("f-sample_summary"), "\r"),
+		chromedp.WaitVisible(chromedp.CSS(".try-result")),
+	)
+	if r := run(t, tab, "result", chromedp.Text(chromedp.CSS(".try-result"))); !strings.HasPrefix(r, "Matches.") {
+		t.Fatalf("trying the rule says %q", r)
+	}
+	if n := run(t, tab, "name kept", chromedp.Value(chromedp.ID("f-name"))); n != "not to be saved" {
+		t.Fatalf("after trying, the name field holds %q", n)
+	}
+	var rules struct{ Items []any }
+	s.Do("GET", "/api/v1/rules", s.AdminToken, nil).Want(200).JSON(&rules)
+	if len(rules.Items) != 0 {
+		t.Fatalf("pressing Enter in the sample saved the rule: %v", rules.Items)
+	}
+}
+
 // TestScreenshots saves every page at a laptop's and a phone's width into
 // the directory named by STEADY_E2E_SHOTS, on a server with the demo
 // organisation. It checks nothing a person would not see; it is for looking.
@@ -303,6 +349,119 @@ func TestScreenshots(t *testing.T) {
 	page("alert", "/alerts/1")
 	page("sla", "/sla")
 	page("sla-edit", "/sla/P4")
+
+	// Event rules, silences, maintenance windows and inhibit rules.
+	suppressed := seedRules(t, s)
+	page("rules", "/rules")
+	page("rule-new", "/rules/new")
+	do(t, tab, "a condition with a typo", chromedp.SendKeys(chromedp.ID("f-name"), "prod only"),
+		chromedp.SetValue(chromedp.ID("f-condition"), `lables.env == "prod"`),
+		chromedp.Click(chromedp.CSS(`form[action="/rules"] button[type=submit]:not([formaction])`)),
+		chromedp.WaitVisible(chromedp.CSS(".error-summary")))
+	shoot("rule-new-error")
+	page("rule", "/rules/3")
+	do(t, tab, "try it", chromedp.Click(chromedp.ID("try-button")), chromedp.WaitVisible(chromedp.CSS(".try-result")))
+	shoot("rule-try")
+	page("silences", "/silences")
+	page("silences-ended", "/silences?ended=1")
+	page("alert-before-silence", "/alerts/1")
+	do(t, tab, "silence similar alerts", chromedp.Click(chromedp.CSS(`a[href^="/silences/new?"]`)),
+		chromedp.WaitVisible(chromedp.ID("f-matchers")))
+	shoot("silence-new")
+	do(t, tab, "a silence of everything", chromedp.SetValue(chromedp.ID("f-matchers"), `{env=~".*"}`),
+		chromedp.Click(chromedp.CSS(`form[action="/silences"] button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(".error-summary")))
+	shoot("silence-new-error")
+	do(t, tab, "silence them", chromedp.SetValue(chromedp.ID("f-matchers"), `{host="db-1.prod", component="postgresql"}`),
+		chromedp.Click(chromedp.CSS(`form[action="/silences"] button[type=submit]`)), chromedp.WaitVisible(chromedp.ID("silenced")))
+	shoot("alert-silenced")
+	page("maintenance", "/maintenance")
+	page("maintenance-new", "/maintenance/new")
+	do(t, tab, "an unknown time zone", chromedp.SendKeys(chromedp.ID("f-name"), "Mars"),
+		chromedp.SetValue(chromedp.ID("f-time_zone"), "other"), chromedp.SendKeys(chromedp.ID("f-time_zone_other"), "Mars/Olympus"),
+		chromedp.Click(chromedp.CSS(`form[action="/maintenance"] button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(".error-summary")))
+	shoot("maintenance-new-error")
+	page("maintenance-edit", "/maintenance/1")
+	page("inhibit-rules", "/inhibit-rules")
+	page("alerts-suppressed", "/alerts")
+	page("alert-suppressed", suppressed)
+
+	// A viewer reads a rule and tries it.
+	v := s.NewUser(iam.RoleViewer)
+	do(t, tab, "sign in as a viewer", chromedp.Click(chromedp.CSS(`form[action="/logout"] button`)), chromedp.WaitVisible(chromedp.ID("login-title")),
+		chromedp.Navigate(s.URL+"/rules/3"), chromedp.WaitVisible(chromedp.ID("login-title")),
+		chromedp.SendKeys(chromedp.ID("f-email"), v.Email), chromedp.SendKeys(chromedp.ID("f-password"), v.Password),
+		chromedp.Click(chromedp.CSS(`form[action="/login"] button`)), chromedp.WaitVisible(chromedp.ID("try-button")),
+		chromedp.SetValue(chromedp.ID("f-sample_labels"), "alertname=ReplicationLag"), chromedp.Click(chromedp.ID("try-button")),
+		chromedp.WaitVisible(chromedp.CSS(".try-result")))
+	shoot("rule-viewer")
+	page("silences-viewer", "/silences")
+}
+
+// seedRules fills a screenshot server with event rules, silences,
+// maintenance windows and inhibit rules, through the API, and sends events
+// that they suppress. It returns the page of a suppressed alert.
+func seedRules(t *testing.T, s *testkit.Server) string {
+	t.Helper()
+	now := s.Clock.Now().UTC()
+	at := func(d time.Duration) string { return now.Add(d).Format(time.RFC3339) }
+	for _, r := range []map[string]any{
+		{"name": "Drop staging noise", "position": 10, "condition": `labels.env == "staging"`, "actions": map[string]any{"drop": true}},
+		{"name": "Info is never urgent", "position": 20, "condition": `severity == "info"`,
+			"actions": map[string]any{"suppress": true, "set_priority": "P5"}},
+		{"name": "Replication problems page the DB team", "service_id": 1, "position": 10, "stop": true,
+			"condition": `labels.alertname matches "^Replication" && severity_rank >= rank("warning")`,
+			"actions":   map[string]any{"set_severity": "critical", "set_priority": "P1", "add_labels": map[string]string{"team": "db", "escalate": "yes"}}},
+		{"name": "Bad gateways belong to the load balancers", "service_id": 2, "position": 10, "enabled": false,
+			"condition": `summary contains "502"`, "actions": map[string]any{"route_to_service_id": 3}},
+	} {
+		s.Do("POST", "/api/v1/rules", s.AdminToken, r).Want(201)
+	}
+	for _, si := range []map[string]any{
+		{"matchers": `{alertname="DiskFull", host=~"db-.*"}`, "ends_at": at(2 * time.Hour), "comment": "Replacing the disks of the database hosts, CHG-1042."},
+		{"matchers": `{severity="info"}`, "ends_at": at(26 * time.Hour), "comment": "Info alerts are noise during the migration."},
+		{"matchers": `{service="search", env="prod"}`, "starts_at": at(3 * time.Hour), "ends_at": at(5 * time.Hour), "comment": "Search reindex tonight."},
+		{"matchers": `{alertname="CertExpiry"}`, "ends_at": at(time.Hour), "comment": "Renewed by hand."},
+	} {
+		s.Do("POST", "/api/v1/silences", s.AdminToken, si).Want(201)
+	}
+	s.Do("DELETE", "/api/v1/silences/4", s.AdminToken, nil).Want(204)
+	for _, w := range []map[string]any{
+		{"name": "Sunday patching", "description": "OS updates and reboots, one host at a time.", "time_zone": "Europe/Berlin",
+			"recurrence": map[string]any{"days": []string{"sun"}, "start_time": "02:00", "duration_minutes": 120}, "service_ids": []int64{1, 2}},
+		{"name": "Search cluster rebuild", "starts_at": at(-30 * time.Minute), "ends_at": at(90 * time.Minute), "matchers": `{team="search"}`},
+		{"name": "Load balancer firmware", "time_zone": "America/New_York", "starts_at": at(6 * 24 * time.Hour),
+			"ends_at": at(6*24*time.Hour + 3*time.Hour), "service_ids": []int64{3}, "matchers": `{team="network"}`},
+		{"name": "Business-hours batch", "time_zone": "Asia/Tokyo", "service_ids": []int64{4},
+			"recurrence": map[string]any{"days": []string{"mon", "tue", "wed", "thu", "fri"}, "start_time": "09:00", "duration_minutes": 30,
+				"from": "2026-01-01", "until": "2026-12-31"}},
+	} {
+		s.Do("POST", "/api/v1/maintenance-windows", s.AdminToken, w).Want(201)
+	}
+	for _, ir := range []map[string]any{
+		{"name": "Node down mutes its pods", "source_matchers": `{alertname="NodeDown"}`, "target_matchers": `{alertname=~"Pod.*"}`,
+			"equal": []string{"node"}},
+		{"name": "Critical mutes warning", "source_matchers": `{severity="critical"}`, "target_matchers": `{severity="warning"}`,
+			"equal": []string{"host", "alertname"}},
+	} {
+		s.Do("POST", "/api/v1/inhibit-rules", s.AdminToken, ir).Want(201)
+	}
+	search := s.NewService("Search")
+	for _, ev := range []map[string]any{
+		{"summary": "Disk full on db-7", "dedup_key": "disk-db-7", "severity": "critical", "labels": map[string]string{"alertname": "DiskFull", "host": "db-7"}},
+		{"summary": "Index rebuild is slow", "dedup_key": "index-slow", "severity": "info", "labels": map[string]string{"team": "search", "alertname": "IndexSlow"}},
+	} {
+		s.Do("POST", "/api/v1/events", search.Key, ev).Want(202)
+	}
+	var alerts struct {
+		Items []struct {
+			ID int64 `json:"id"`
+		} `json:"items"`
+	}
+	s.Do("GET", "/api/v1/alerts?dedup_key=index-slow", s.AdminToken, nil).Want(200).JSON(&alerts)
+	if len(alerts.Items) != 1 {
+		t.Fatalf("no alert index-slow: %+v", alerts)
+	}
+	return fmt.Sprintf("/alerts/%d", alerts.Items[0].ID)
 }
 
 // seedIncidents fills a screenshot server with services, events and

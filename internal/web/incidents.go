@@ -279,10 +279,12 @@ type incidentData struct {
 	Timeline                []incident.Entry
 	Alerts                  []event.Alert
 	AlertPager              pager
-	Events                  []event.Raw
-	EventPager              pager
-	Similar                 []incident.Hit
-	Related                 []incident.Incident
+	// Suppressed says why alerts of the incident page nobody, by alert id.
+	Suppressed map[int64][]reason
+	Events     []event.Raw
+	EventPager pager
+	Similar    []incident.Hit
+	Related    []incident.Incident
 	// Next says which moves the incident's status allows.
 	Next         map[string]bool
 	AssignedToMe bool
@@ -327,6 +329,9 @@ func (s *Server) showIncident(w http.ResponseWriter, r *http.Request, status int
 		return err
 	}
 	d.Alerts, d.AlertPager = al.Items, pagerAt(r, "alerts_after", al.Next, "#alerts")
+	if d.Suppressed, err = s.suppression(r, d.Alerts); err != nil {
+		return err
+	}
 	ep, err := cursorOf(r, "events_after", incidentLists)
 	if err != nil {
 		return err

@@ -41,6 +41,8 @@ type views struct {
 	alerts, alert                                *template.Template
 	services, serviceForm, service               *template.Template
 	sla, slaForm                                 *template.Template
+	rules, ruleForm, silences, silenceNew        *template.Template
+	maintenance, maintenanceForm, inhibitRules   *template.Template
 }
 
 const layoutFile = "layout.html"
@@ -64,6 +66,8 @@ func parseViews(fsys fs.FS, funcs template.FuncMap) (views, error) {
 		{"alerts.html", &v.alerts}, {"alert.html", &v.alert},
 		{"services.html", &v.services}, {"service_form.html", &v.serviceForm}, {"service.html", &v.service},
 		{"sla.html", &v.sla}, {"sla_form.html", &v.slaForm},
+		{"rules.html", &v.rules}, {"rule_form.html", &v.ruleForm}, {"silences.html", &v.silences}, {"silence_new.html", &v.silenceNew},
+		{"maintenance.html", &v.maintenance}, {"maintenance_form.html", &v.maintenanceForm}, {"inhibit_rules.html", &v.inhibitRules},
 	}
 	used := map[string]bool{layoutFile: true}
 	for _, p := range pages {
@@ -346,12 +350,17 @@ func (f *form) Error(name string) string { return f.Errors[name] }
 // Set gives a field its value, for forms that start filled in.
 func (f *form) Set(name, value string) *form { f.Values.Set(name, value); return f }
 
-// Fail records what is wrong with one field.
+// Fail records what is wrong with one field. A detail that is a sentence of
+// its own ("at least one matcher is required") follows the label after a colon.
 func (f *form) Fail(field, detail string) {
 	if _, ok := f.Errors[field]; !ok {
 		f.order = append(f.order, field)
 	}
-	f.Errors[field] = labelOf(field) + " " + detail
+	sep := " "
+	if strings.HasPrefix(detail, "at least ") || strings.HasPrefix(detail, "a ") {
+		sep = ": "
+	}
+	f.Errors[field] = labelOf(field) + sep + detail
 }
 
 // Invalid reports whether any field is wrong.
@@ -479,6 +488,36 @@ func labelOf(field string) string {
 		return "End of the working day"
 	case "key_name":
 		return "Key name"
+	case "set_severity":
+		return "New severity"
+	case "set_priority":
+		return "Incident priority"
+	case "scope":
+		return "Applies to"
+	case "position":
+		return "Order"
+	case "add_labels":
+		return "Labels to add"
+	case "sample_summary":
+		return "Sample summary"
+	case "sample_host":
+		return "Sample host"
+	case "sample_labels":
+		return "Sample labels"
+	case "starts_at":
+		return "Start"
+	case "ends_at":
+		return "End"
+	case "weekdays":
+		return "Days"
+	case "from_date":
+		return "First day"
+	case "until_date":
+		return "Last day"
+	case "equal":
+		return "Equal labels"
+	case "time_zone_other":
+		return "Time zone"
 	}
 	return sentenceCase(strings.ReplaceAll(field, "_", " "))
 }
@@ -494,6 +533,7 @@ type field struct {
 	MaxLength                                 int
 	Required, Autofocus                       bool
 	Filter                                    bool // a search filter: optional by nature, so not marked
+	Unmarked                                  bool // needed only in cases that the form explains, so not marked
 	Options                                   []option
 }
 
@@ -545,6 +585,8 @@ func newField(f *form, name, label string, opts ...any) (field, error) {
 				fl.Autofocus = true
 			case "filter":
 				fl.Filter = true
+			case "unmarked":
+				fl.Unmarked = true
 			default:
 				return fl, fmt.Errorf("field %s: unknown option %q", name, o)
 			}

@@ -121,19 +121,7 @@ func serviceFields(f *form) service.Fields {
 		f.Fail("team", "must be one of the listed teams")
 	}
 	out.TeamID = &team
-	labels := map[string]string{}
-	for i, line := range strings.Split(f.Value("labels"), "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" {
-			continue
-		}
-		k, v, ok := strings.Cut(line, "=")
-		if !ok || strings.TrimSpace(k) == "" {
-			f.Fail("labels", fmt.Sprintf("line %d must read name=value", i+1))
-			continue
-		}
-		labels[strings.TrimSpace(k)] = strings.TrimSpace(v)
-	}
+	labels := labelLines(f, "labels")
 	out.Labels = &labels
 	groupBy := splitTags(f.Get("group_by"))
 	out.GroupBy = &groupBy
@@ -147,6 +135,25 @@ func serviceFields(f *form) service.Fields {
 	}
 	out.GroupWindow = &window
 	return out
+}
+
+// labelLines reads a textarea of labels, one name=value a line; what is
+// wrong is marked on f.
+func labelLines(f *form, name string) map[string]string {
+	labels := map[string]string{}
+	for i, line := range strings.Split(f.Value(name), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok || strings.TrimSpace(k) == "" {
+			f.Fail(name, fmt.Sprintf("line %d must read name=value", i+1))
+			continue
+		}
+		labels[strings.TrimSpace(k)] = strings.TrimSpace(v)
+	}
+	return labels
 }
 
 // serviceRename maps the catalog's field names to the form's.

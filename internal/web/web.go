@@ -13,6 +13,7 @@ import (
 	"github.com/steadyhq/steady/internal/iam"
 	"github.com/steadyhq/steady/internal/incident"
 	"github.com/steadyhq/steady/internal/platform/clock"
+	"github.com/steadyhq/steady/internal/rules"
 	"github.com/steadyhq/steady/internal/service"
 )
 
@@ -22,9 +23,11 @@ type Deps struct {
 	Audit     *audit.Log
 	Services  *service.Catalog
 	Incidents *incident.Manager
-	Clock     clock.Clock
-	Log       *slog.Logger
-	Version   string
+	// Rules holds event rules, silences, maintenance windows and inhibit rules.
+	Rules   *rules.Store
+	Clock   clock.Clock
+	Log     *slog.Logger
+	Version string
 	// SecureCookies marks cookies Secure (the server runs under TLS or behind
 	// an https:// public URL).
 	SecureCookies bool
@@ -39,8 +42,8 @@ type Server struct {
 
 // New parses the templates once; an error here stops the start.
 func New(d Deps) (*Server, error) {
-	if d.IAM == nil || d.Audit == nil || d.Services == nil || d.Incidents == nil {
-		return nil, fmt.Errorf("web: the IAM service, the audit log, the service catalog and the incident manager are required")
+	if d.IAM == nil || d.Audit == nil || d.Services == nil || d.Incidents == nil || d.Rules == nil {
+		return nil, fmt.Errorf("web: the IAM service, the audit log, the service catalog, the incident manager and the rules store are required")
 	}
 	if d.Clock == nil {
 		d.Clock = clock.Real{}

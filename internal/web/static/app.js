@@ -1,4 +1,4 @@
-// Steady works without this file; it only adds two conveniences.
+// Steady works without this file; it only adds conveniences.
 "use strict";
 
 // Ask before a form marked data-confirm does something that cannot be undone.
@@ -9,6 +9,35 @@ document.addEventListener("submit", function (event) {
     event.preventDefault();
   }
 });
+
+// In a part of a form marked data-enter-clicks="ID" (such as "Try it" on a
+// rule), Enter in a field presses the button ID rather than the form's first
+// button, so that trying a sample event does not save the rule. The form is
+// submitted on keydown; a keypress that still follows (some browsers and
+// tools send it anyway) must not submit it a second time with the first
+// button.
+(function () {
+  function enterButton(event) {
+    var el = event.target;
+    if (event.key !== "Enter" || !el || el.tagName !== "INPUT" || !el.closest) {
+      return null;
+    }
+    var box = el.closest("[data-enter-clicks]");
+    return box && document.getElementById(box.getAttribute("data-enter-clicks"));
+  }
+  document.addEventListener("keydown", function (event) {
+    var button = !event.defaultPrevented && enterButton(event);
+    if (button) {
+      event.preventDefault();
+      button.click();
+    }
+  });
+  document.addEventListener("keypress", function (event) {
+    if (enterButton(event)) {
+      event.preventDefault();
+    }
+  });
+})();
 
 // Select a shown secret when it gets focus, ready to copy.
 document.addEventListener("focusin", function (event) {
