@@ -262,6 +262,9 @@ func fkService(err error, field string) error {
 
 // CreateRule adds an event rule; its condition must compile.
 func (s *Store) CreateRule(ctx context.Context, r Rule) (Rule, error) {
+	if err := iam.Require(ctx, iam.RoleManager); err != nil {
+		return Rule{}, err
+	}
 	r.Name = strings.TrimSpace(r.Name)
 	if err := r.Validate(); err != nil {
 		return Rule{}, err
@@ -280,6 +283,9 @@ func (s *Store) CreateRule(ctx context.Context, r Rule) (Rule, error) {
 
 // UpdateRule replaces an event rule.
 func (s *Store) UpdateRule(ctx context.Context, id int64, r Rule) (Rule, error) {
+	if err := iam.Require(ctx, iam.RoleManager); err != nil {
+		return Rule{}, err
+	}
 	r.ID, r.Name = id, strings.TrimSpace(r.Name)
 	if err := r.Validate(); err != nil {
 		return Rule{}, err
@@ -302,9 +308,10 @@ func (s *Store) UpdateRule(ctx context.Context, id int64, r Rule) (Rule, error) 
 }
 
 // deleteRow removes one row of a rules table, or says it does not exist.
-func (s *Store) deleteRow(ctx context.Context, table, what string, id int64) error {
+// action is the audit prefix of the kind ("rule", "maintenance", "inhibit").
+func (s *Store) deleteRow(ctx context.Context, table, action, what string, id int64) error {
 	return s.change(ctx, func() audit.Event {
-		return audit.Event{Action: strings.ReplaceAll(what, " ", "_") + ".delete", ObjectType: strings.ReplaceAll(what, " ", "_"), ObjectID: id,
+		return audit.Event{Action: action + ".delete", ObjectType: strings.ReplaceAll(what, " ", "_"), ObjectID: id,
 			Summary: fmt.Sprintf("deleted %s %d", what, id)}
 	}, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, "DELETE FROM "+table+" WHERE id = $1", id)
@@ -320,7 +327,7 @@ func (s *Store) deleteRow(ctx context.Context, table, what string, id int64) err
 
 // DeleteRule removes an event rule.
 func (s *Store) DeleteRule(ctx context.Context, id int64) error {
-	return s.deleteRow(ctx, "event_rules", "event rule", id)
+	return s.deleteRow(ctx, "event_rules", "rule", "event rule", id)
 }
 
 // Test evaluates a rule's condition against a sample event without saving
@@ -483,6 +490,9 @@ func (s *Store) GetWindow(ctx context.Context, id int64) (MaintenanceWindow, err
 
 // SaveWindow creates (id 0) or replaces a maintenance window.
 func (s *Store) SaveWindow(ctx context.Context, id int64, w MaintenanceWindow) (MaintenanceWindow, error) {
+	if err := iam.Require(ctx, iam.RoleManager); err != nil {
+		return MaintenanceWindow{}, err
+	}
 	w.ID, w.Name = id, strings.TrimSpace(w.Name)
 	if err := w.Validate(); err != nil {
 		return MaintenanceWindow{}, err
@@ -518,7 +528,7 @@ func (s *Store) SaveWindow(ctx context.Context, id int64, w MaintenanceWindow) (
 
 // DeleteWindow removes a maintenance window.
 func (s *Store) DeleteWindow(ctx context.Context, id int64) error {
-	return s.deleteRow(ctx, "maintenance_windows", "maintenance window", id)
+	return s.deleteRow(ctx, "maintenance_windows", "maintenance", "maintenance window", id)
 }
 
 // ---- inhibit rules ----
@@ -555,6 +565,9 @@ func (s *Store) InhibitRules(ctx context.Context) ([]InhibitRule, error) {
 
 // CreateInhibitRule adds an inhibit rule.
 func (s *Store) CreateInhibitRule(ctx context.Context, r InhibitRule) (InhibitRule, error) {
+	if err := iam.Require(ctx, iam.RoleManager); err != nil {
+		return InhibitRule{}, err
+	}
 	r.Name = strings.TrimSpace(r.Name)
 	if err := r.Validate(); err != nil {
 		return InhibitRule{}, err
@@ -570,5 +583,5 @@ func (s *Store) CreateInhibitRule(ctx context.Context, r InhibitRule) (InhibitRu
 
 // DeleteInhibitRule removes an inhibit rule.
 func (s *Store) DeleteInhibitRule(ctx context.Context, id int64) error {
-	return s.deleteRow(ctx, "inhibit_rules", "inhibit rule", id)
+	return s.deleteRow(ctx, "inhibit_rules", "inhibit", "inhibit rule", id)
 }

@@ -135,7 +135,7 @@ func TestEventRulePages(t *testing.T) {
 		m.get(ruleURL).want(200).submit(ruleURL + "/delete").redirects("/rules").want(200).
 			has("Deleted the event rule db to web.").lacks(ruleURL + `"`)
 		m.get(ruleURL).want(http.StatusNotFound)
-		wantAudit(t, s, "rule.create", "rule.update", "event_rule.delete")
+		wantAudit(t, s, "rule.create", "rule.update", "rule.delete")
 
 		// A viewer reads the rules and tries them, and changes nothing.
 		v := signIn(t, s, s.NewUser(iam.RoleViewer))
@@ -324,7 +324,7 @@ func TestMaintenancePages(t *testing.T) {
 		m.post(winURL+"/delete", url.Values{}).want(http.StatusForbidden)
 		edit.submit(winURL + "/delete").redirects("/maintenance").want(200).has("Deleted the maintenance window Disk swap, longer.").
 			lacks(winURL + `"`)
-		wantAudit(t, s, "maintenance.save", "maintenance_window.delete")
+		wantAudit(t, s, "maintenance.save", "maintenance.delete")
 
 		// A viewer sees the windows; a responder does not change them either.
 		v := signIn(t, s, s.NewUser(iam.RoleViewer))
@@ -368,7 +368,7 @@ func TestInhibitRulePages(t *testing.T) {
 		m.post("/inhibit-rules/"+id+"/delete", url.Values{}).want(http.StatusForbidden)
 		list.submit("/inhibit-rules/"+id+"/delete").redirects("/inhibit-rules").want(200).
 			has("Deleted the inhibit rule node down mutes pods.", "There are no inhibit rules")
-		wantAudit(t, s, "inhibit.create", "inhibit_rule.delete")
+		wantAudit(t, s, "inhibit.create", "inhibit.delete")
 	})
 }
 
