@@ -121,16 +121,6 @@ func New(ctx context.Context, o Options, env Env) (_ *App, err error) {
 		a.Bootstrap = &res
 		showBootstrap(env.Stderr, res)
 	}
-	if o.Demo {
-		seeded, err := demo.Seed(ctx, a.DB, a.IAM)
-		if err != nil {
-			return nil, fmt.Errorf("seed demo data: %w", err)
-		}
-		if seeded && env.Stderr != nil {
-			fmt.Fprintf(env.Stderr, "Demo organisation created: sign in as %s with password %q (every demo user has it).\n",
-				demo.AdminEmail, demo.Password)
-		}
-	}
 
 	a.Metrics = obs.NewMetrics(Version)
 	a.Metrics.WatchDB("write", a.DB.W)
@@ -155,6 +145,17 @@ func New(ctx context.Context, o Options, env Env) (_ *App, err error) {
 			return nil
 		}}
 	watchIncidents(a.Metrics, a.Incidents)
+	if o.Demo {
+		seeded, err := demo.Seed(ctx, a.DB, a.IAM, demo.Estate{DB: a.DB, Clock: a.Clock, Services: a.Services,
+			Incidents: a.Incidents, Rules: a.Rules, Hook: a.Ingester.Hook})
+		if err != nil {
+			return nil, fmt.Errorf("seed demo data: %w", err)
+		}
+		if seeded && env.Stderr != nil {
+			fmt.Fprintf(env.Stderr, "Demo organisation created: sign in as %s with password %q (every demo user has it).\n",
+				demo.AdminEmail, demo.Password)
+		}
+	}
 	a.API = &api.Server{DB: a.DB, IAM: a.IAM, Audit: a.Audit, Clock: a.Clock, Log: a.Log, Metrics: a.Metrics, Version: Version,
 		Services: a.Services, Ingester: a.Ingester, Incidents: a.Incidents, Rules: a.Rules}
 	a.Web, err = web.New(web.Deps{IAM: a.IAM, Audit: a.Audit, Services: a.Services, Incidents: a.Incidents, Rules: a.Rules,

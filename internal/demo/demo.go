@@ -9,6 +9,7 @@ import (
 
 	"github.com/steadyhq/steady/internal/iam"
 	"github.com/steadyhq/steady/internal/platform/db"
+	"github.com/steadyhq/steady/internal/platform/page"
 	"github.com/steadyhq/steady/internal/platform/reqctx"
 )
 
@@ -49,7 +50,7 @@ const seededKey = "demo_seeded"
 
 // Seed creates the demo organisation unless it was created before. It reports
 // whether it created anything.
-func Seed(ctx context.Context, d *db.DB, svc *iam.Service) (bool, error) {
+func Seed(ctx context.Context, d *db.DB, svc *iam.Service, e Estate) (bool, error) {
 	var v string
 	err := d.R.QueryRowContext(ctx, "SELECT value FROM settings WHERE key = $1", seededKey).Scan(&v)
 	if err == nil {
@@ -67,17 +68,24 @@ func Seed(ctx context.Context, d *db.DB, svc *iam.Service) (bool, error) {
 		}
 		teamID[t.Name] = made.ID
 	}
+	userID := map[string]int64{}
 	for _, p := range people {
 		u, err := svc.CreateUser(ctx, iam.NewUser{Email: p.email, Name: p.name, Role: p.role, Password: Password})
 		if err != nil {
 			return false, err
 		}
+		userID[p.email] = u.ID
 		for team, role := range p.teams {
 			if _, err := svc.SetMember(ctx, teamID[team], u.ID, role); err != nil {
 				return false, err
 			}
 		}
 	}
+	if err := seedEstate(ctx, e, teamID, userID); err != nil {
+		return false, err
+	}
 	_, err = d.W.ExecContext(ctx, "INSERT INTO settings (key, value) VALUES ($1, $2)", seededKey, "1")
 	return true, db.Classify(err)
 }
+
+var pageAll = page.Request{Limit: page.MaxLimit}

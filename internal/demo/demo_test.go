@@ -1,0 +1,63 @@
+package demo_test
+
+import (
+	"context"
+	"strconv"
+	"testing"
+
+	"github.com/steadyhq/steady/internal/app"
+	"github.com/steadyhq/steady/internal/demo"
+	"github.com/steadyhq/steady/internal/platform/db"
+	"github.com/steadyhq/steady/internal/testkit"
+)
+
+// The demo gives a newcomer a living system: teams and people, services with
+// keys, an alert storm grouped into one incident, work in progress, resolved
+// history and a silence — once, not again on the next start.
+func TestDemo(t *testing.T) {
+	testkit.Dialects(t, func(t *testing.T, d db.Dialect) {
+		s := testkit.Start(t, d, testkit.Options{Modify: func(o *app.Options) { o.Demo = true }})
+		count := func(q string) int {
+			var n int
+			if err := s.App.DB.R.QueryRow(q).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		if n := count("SELECT COUNT(*) FROM services"); n != 5 {
+			t.Fatalf("%d services", n)
+		}
+		if n := count("SELECT MAX(alert_count) FROM incidents"); n != 24 {
+			t.Fatalf("the storm is not one incident of 24 alerts: %d", n)
+		}
+		if n := count("SELECT COUNT(*) FROM incidents WHERE status = 'resolved'"); n != 3 {
+			t.Fatalf("%d resolved incidents", n)
+		}
+		if n := count("SELECT COUNT(*) FROM incidents WHERE status = 'acknowledged' AND assignee_id IS NOT NULL"); n != 1 {
+			t.Fatalf("%d incidents being worked", n)
+		}
+		if n := count("SELECT COUNT(*) FROM silences"); n != 1 {
+			t.Fatalf("%d silences", n)
+		}
+		var l struct{ Items []map[string]any }
+		s.Do("GET", "/api/v1/incidents?status=open", s.AdminToken, nil).Want(200).JSON(&l)
+		var checkout float64
+		for _, in := range l.Items {
+			if in["title"] == "High 5xx rate on checkout (7.2%)" {
+				checkout = in["id"].(float64)
+			}
+		}
+		var sim struct{ Items []map[string]any }
+		s.Do("GET", "/api/v1/incidents/"+itoa(int64(checkout))+"/similar", s.AdminToken, nil).Want(200).JSON(&sim)
+		if len(sim.Items) == 0 {
+			t.Fatal("the open checkout incident finds no similar past incident")
+		}
+		// A second seed (the next start with --demo) adds nothing.
+		seeded, err := demo.Seed(context.Background(), s.App.DB, s.App.IAM, demo.Estate{})
+		if err != nil || seeded {
+			t.Fatalf("seeded twice: %v %v", seeded, err)
+		}
+	})
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
