@@ -193,7 +193,11 @@ paging and of GET /api/v1/incidents/search, and the server's resident memory
 				fmt.Fprintf(e.stdout, " (%.0f MiB on disk)", float64(rep.DatabaseSize)/(1<<20))
 			}
 			fmt.Fprintln(e.stdout)
-			bench.QueryTable(e.stdout, fmt.Sprintf("Queries through the API, %d clients at once", o.Clients), rep.Results)
+			clients := fmt.Sprintf("%d clients at once", o.Clients)
+			if o.Clients == 1 {
+				clients = "one client"
+			}
+			bench.QueryTable(e.stdout, "Queries through the API, "+clients, rep.Results)
 			fmt.Fprintf(e.stdout, "\nServer resident memory (VmRSS): %.0f MiB after start, %.0f MiB after the queries\n",
 				float64(rep.RSSStartKiB)/1024, float64(rep.RSSAfterKiB)/1024)
 			return nil

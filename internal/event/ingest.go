@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -447,6 +448,12 @@ var (
 	})
 )
 
+// pgSmallBatch is the most rows a PostgreSQL write takes as a VALUES list;
+// past it, the rows go as arrays through unnest. Small batches (single
+// events from a few dozen senders) measured faster as VALUES lists, big ones
+// as arrays (one statement whatever the size).
+const pgSmallBatch = 64
+
 // sqlBySize makes the statement for each chunk size 1..maxChunk (index n).
 func sqlBySize(maxChunk int, build func(n int) string) []string {
 	out := make([]string, maxChunk+1)
@@ -615,6 +622,30 @@ func (bw *batchWriter) insertAlerts(ws []*alertWrite) error {
 		}
 		return nil
 	}
+	if bw.d == db.Postgres && len(ws) <= pgSmallBatch {
+		args := make([]any, 0, len(ws)*alertInsertPer)
+		var b strings.Builder
+		b.WriteString(alertInsertCols)
+		for i, w := range ws {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString("(" + db.Postgres.Params(len(args)+1, alertInsertPer) + ")")
+			ev := &w.it.Event
+			body, l := w.it.stored()
+			args = append(args, w.state.serviceID, w.state.key, w.state.status, string(ev.Severity), ev.Summary, ev.Host,
+				string(ev.Source), l, w.count, w.firstSeen, w.lastSeen, ptrOrNil(w.acknowledgedAt), ptrOrNil(w.resolvedAt), body)
+		}
+		b.WriteString(" RETURNING id")
+		rows, err := bw.query(b.String(), args...)
+		if err != nil {
+			return fmt.Errorf("insert alerts: %w", err)
+		}
+		if err := assign(rows, ws); err != nil {
+			return fmt.Errorf("insert alerts: %w", err)
+		}
+		return nil
+	}
 	if bw.d == db.Postgres {
 		n := len(ws)
 		svc, ack, res := make([]int64, n), make([]*int64, n), make([]*int64, n)
@@ -677,6 +708,45 @@ func (bw *batchWriter) updateAlerts(ws []*alertWrite) error {
 		}
 	}
 	if len(changed) == 0 {
+		return nil
+	}
+	if bw.d == db.Postgres && len(changed) <= pgSmallBatch {
+		const per = 11
+		types := [per]string{"BIGINT", "TEXT", "BIGINT", "BIGINT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "BIGINT", "BIGINT"}
+		var b strings.Builder
+		b.WriteString("WITH v(id, status, n, last_seen, severity, summary, host, labels, last_event, ack, res) AS (VALUES ")
+		args := make([]any, 0, len(changed)*per)
+		for j, w := range changed {
+			if j > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteByte('(')
+			for k := range per {
+				if k > 0 {
+					b.WriteByte(',')
+				}
+				b.WriteString("CAST($" + strconv.Itoa(len(args)+k+1) + " AS " + types[k] + ")")
+			}
+			b.WriteByte(')')
+			var sev, sum, host, labels, last any
+			if w.it != nil {
+				ev := &w.it.Event
+				body, l := w.it.stored()
+				sev, sum, host, labels, last = string(ev.Severity), ev.Summary, ev.Host, l, body
+			}
+			args = append(args, w.state.id, w.state.status, w.count, w.lastSeen, sev, sum, host, labels, last,
+				ptrOrNil(w.acknowledgedAt), ptrOrNil(w.resolvedAt))
+		}
+		b.WriteString(`) UPDATE alerts SET status = v.status, count = alerts.count + v.n,
+			last_seen = GREATEST(v.last_seen, alerts.last_seen),
+			severity = COALESCE(v.severity, alerts.severity), summary = COALESCE(v.summary, alerts.summary),
+			host = COALESCE(v.host, alerts.host), labels = COALESCE(v.labels, alerts.labels),
+			last_event = COALESCE(v.last_event, alerts.last_event),
+			acknowledged_at = COALESCE(alerts.acknowledged_at, v.ack), resolved_at = COALESCE(v.res, alerts.resolved_at)
+			FROM v WHERE alerts.id = v.id`)
+		if err := bw.exec(b.String(), args...); err != nil {
+			return fmt.Errorf("update alerts: %w", err)
+		}
 		return nil
 	}
 	if bw.d == db.Postgres {
@@ -750,6 +820,29 @@ type rawEvent struct {
 
 func (bw *batchWriter) insertRaw(raws []rawEvent) error {
 	if len(raws) == 0 {
+		return nil
+	}
+	if bw.d == db.Postgres && len(raws) <= pgSmallBatch {
+		var b strings.Builder
+		b.WriteString(rawInsertCols)
+		args := make([]any, 0, len(raws)*rawInsertPer)
+		for i := range raws {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString("(" + db.Postgres.Params(len(args)+1, rawInsertPer) + ")")
+			r := &raws[i]
+			ev := &r.it.Event
+			body, _ := r.it.stored()
+			var alert any
+			if r.alertID != 0 {
+				alert = r.alertID
+			}
+			args = append(args, ev.ReceivedAt.UnixMilli(), r.it.ServiceID, alert, string(ev.Source), string(ev.Action), ev.DedupKey, body)
+		}
+		if err := bw.exec(b.String(), args...); err != nil {
+			return fmt.Errorf("insert events: %w", err)
+		}
 		return nil
 	}
 	if bw.d == db.Postgres {
