@@ -2,6 +2,7 @@ package incident
 
 import (
 	"context"
+	"database/sql"
 	"strconv"
 	"strings"
 
@@ -137,7 +138,13 @@ func (m *Manager) List(ctx context.Context, f Filter, p page.Request) (page.List
 	}
 	args = append(args, p.Limit+1)
 	q += " ORDER BY id DESC LIMIT $" + strconv.Itoa(len(args))
-	out, err := db.All(ctx, m.DB.R, scan, q, args...)
+	var out []Incident
+	var err error
+	if m.DB.Dialect == db.Postgres {
+		out, err = customPlan(ctx, m.DB, func(q2 db.Querier) ([]Incident, error) { return db.All(ctx, q2, scan, q, args...) })
+	} else {
+		out, err = db.All(ctx, m.DB.R, scan, q, args...)
+	}
 	if err != nil {
 		return page.List[Incident]{}, err
 	}
@@ -193,4 +200,21 @@ func (m *Manager) Events(ctx context.Context, id int64, p page.Request) (page.Li
 		return page.List[event.Raw]{}, err
 	}
 	return event.ListRaw(ctx, m.DB, event.RawFilter{IncidentID: id}, p)
+}
+
+// customPlan runs a list query on PostgreSQL with a plan made for its actual
+// values. A prepared statement otherwise falls back to a generic plan after
+// five runs, and for a selective filter on a later page that plan walks the
+// primary key over the whole table (about a second at a million incidents,
+// against 3 ms for the custom plan).
+func customPlan[T any](ctx context.Context, d *db.DB, run func(db.Querier) ([]T, error)) ([]T, error) {
+	tx, err := d.R.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, db.Classify(err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, "SET LOCAL plan_cache_mode = force_custom_plan"); err != nil {
+		return nil, db.Classify(err)
+	}
+	return run(tx)
 }
