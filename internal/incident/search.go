@@ -130,10 +130,11 @@ func (m *Manager) match(ctx context.Context, ts []string, all bool, onlyClosed b
 		if onlyClosed {
 			closed = " AND incident_id IN (SELECT id FROM incidents WHERE status IN ('resolved', 'closed'))"
 		}
-		q = `SELECT incident_id, ts_rank(doc, query) AS r FROM (SELECT incident_id, doc, query
-			FROM incident_search, to_tsquery('english', $1) query
-			WHERE doc @@ query AND incident_id <> $2` + closed + ` ORDER BY incident_id DESC LIMIT ` + rankWindow + `) m
-			ORDER BY r DESC LIMIT $3`
+		// No rank window here: ordered by id, PostgreSQL's planner walks the
+		// primary key backwards instead of using the GIN index (measured:
+		// p99 2 s against 0.4 s at a million incidents).
+		q = `SELECT incident_id, ts_rank(doc, query) AS r FROM incident_search, to_tsquery('english', $1) query
+			WHERE doc @@ query AND incident_id <> $2` + closed + ` ORDER BY r DESC LIMIT $3`
 		args = []any{strings.Join(parts, sep), exclude, limit}
 	}
 	rows, err := m.DB.R.QueryContext(ctx, q, args...)
