@@ -103,6 +103,17 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 	return json.NewEncoder(w).Encode(v)
 }
 
+// list answers with a whole list as one page: {"items": […], "next": ""}.
+func list[T any](w http.ResponseWriter, items []T, err error) error {
+	if err != nil {
+		return err
+	}
+	if items == nil {
+		items = []T{}
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"items": items, "next": ""})
+}
+
 // writeVersioned answers with a record and its ETag.
 func writeVersioned(w http.ResponseWriter, status int, version int64, v any) error {
 	w.Header().Set("ETag", etag(version))

@@ -37,16 +37,6 @@ type RuleTest struct {
 	Event     event.GenericEvent `json:"event"`
 }
 
-func list[T any](w http.ResponseWriter, items []T, err error) error {
-	if err != nil {
-		return err
-	}
-	if items == nil {
-		items = []T{}
-	}
-	return writeJSON(w, http.StatusOK, map[string]any{"items": items, "next": ""})
-}
-
 func (s *Server) listRules(w http.ResponseWriter, r *http.Request) error {
 	l, err := s.Rules.Rules(r.Context())
 	return list(w, l, err)

@@ -168,7 +168,7 @@ func (c Calendar) Validate() error {
 
 func checkText(f *errs.Fields, field, s string) {
 	f.Check(len(s) > maxName, field, fmt.Sprintf("must be at most %d characters", maxName))
-	f.Check(!utf8.ValidString(s) || strings.ContainsRune(s, 0), field, "must be valid text")
+	f.Text(field, s)
 }
 
 func (c *Calendar) prepared() *prepared {

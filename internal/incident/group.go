@@ -37,7 +37,7 @@ type serviceConf struct {
 // alert storm gives one incident with one growing count, not a flood.
 func (m *Manager) OnAlerts(ctx context.Context, tx *sql.Tx, changes []event.AlertChange) error {
 	ctx = reqctx.WithActor(ctx, reqctx.Actor{Type: "system", ID: "ingest", Name: "event ingest"})
-	services, err := loadServices(ctx, tx, changes)
+	services, err := loadServices(ctx, m.DB.Dialect, tx, changes)
 	if err != nil {
 		return err
 	}
@@ -168,7 +168,7 @@ func groupKey(by []string, labels map[string]string) string {
 	return "sha256:" + hex.EncodeToString(s[:])
 }
 
-func loadServices(ctx context.Context, tx *sql.Tx, changes []event.AlertChange) (map[int64]serviceConf, error) {
+func loadServices(ctx context.Context, d db.Dialect, tx *sql.Tx, changes []event.AlertChange) (map[int64]serviceConf, error) {
 	seen := map[int64]bool{}
 	var args []any
 	for _, c := range changes {
@@ -181,12 +181,8 @@ func loadServices(ctx context.Context, tx *sql.Tx, changes []event.AlertChange) 
 	if len(args) == 0 {
 		return out, nil
 	}
-	ph := make([]string, len(args))
-	for i := range args {
-		ph[i] = fmt.Sprintf("$%d", i+1)
-	}
 	rows, err := tx.QueryContext(ctx, `SELECT id, name, criticality, team_id, group_by, group_window_s, auto_resolve
-		FROM services WHERE id IN (`+strings.Join(ph, ",")+`)`, args...)
+		FROM services WHERE id IN (`+d.Params(1, len(args))+`)`, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"maps"
 	"strconv"
-	"strings"
 	"sync"
 	"unicode/utf8"
 
@@ -32,7 +31,7 @@ type InhibitRule struct {
 func (r InhibitRule) Validate() error {
 	var f errs.Fields
 	f.Check(len(r.Name) > 200, "name", "must be at most 200 characters")
-	f.Check(!utf8.ValidString(r.Name) || strings.ContainsRune(r.Name, 0), "name", "must be valid text")
+	f.Text("name", r.Name)
 	f.Check(len(r.SourceMatchers) == 0, "source_matchers", "at least one matcher is required")
 	r.SourceMatchers.check(&f, "source_matchers")
 	f.Check(len(r.TargetMatchers) == 0, "target_matchers", "at least one matcher is required")

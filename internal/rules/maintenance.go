@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 	_ "time/tzdata" // time zones must load where the system has no zoneinfo
-	"unicode/utf8"
 
 	"github.com/steadyhq/steady/internal/platform/clock"
 	"github.com/steadyhq/steady/internal/platform/errs"
@@ -189,9 +188,9 @@ func (w MaintenanceWindow) Validate() error {
 	var f errs.Fields
 	f.Check(strings.TrimSpace(w.Name) == "", "name", "is required")
 	f.Check(len(w.Name) > 200, "name", "must be at most 200 characters")
-	f.Check(!utf8.ValidString(w.Name) || strings.ContainsRune(w.Name, 0), "name", "must be valid text")
+	f.Text("name", w.Name)
 	f.Check(len(w.Description) > MaxComment, "description", "must be at most 2000 characters")
-	f.Check(!utf8.ValidString(w.Description) || strings.ContainsRune(w.Description, 0), "description", "must be valid text")
+	f.Text("description", w.Description)
 	w.parse(&f)
 	f.Check(len(w.ServiceIDs) == 0 && len(w.Matchers) == 0, "service_ids", "a window needs services or matchers (or both)")
 	f.Check(len(w.ServiceIDs) > 1000, "service_ids", "must list at most 1000 services")

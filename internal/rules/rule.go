@@ -105,7 +105,7 @@ func (r Rule) compile() (*vm.Program, errs.Fields) {
 	var f errs.Fields
 	f.Check(strings.TrimSpace(r.Name) == "", "name", "is required")
 	f.Check(len(r.Name) > MaxRuleName, "name", fmt.Sprintf("must be at most %d characters", MaxRuleName))
-	f.Check(!utf8.ValidString(r.Name) || strings.ContainsRune(r.Name, 0), "name", "must be valid text")
+	f.Text("name", r.Name)
 	f.Check(r.ServiceID < 0, "service_id", "must be a service id, or 0 for a global rule")
 	var prog *vm.Program
 	switch {

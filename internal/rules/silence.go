@@ -3,7 +3,6 @@ package rules
 import (
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/steadyhq/steady/internal/platform/errs"
 )
@@ -39,7 +38,7 @@ func (s Silence) Validate() error {
 	f.Check(!s.StartsAt.IsZero() && !s.EndsAt.IsZero() && !s.EndsAt.After(s.StartsAt), "ends_at", "must be after starts_at")
 	f.Check(strings.TrimSpace(s.Comment) == "", "comment", "is required")
 	f.Check(len(s.Comment) > MaxComment, "comment", "must be at most 2000 characters")
-	f.Check(!utf8.ValidString(s.Comment) || strings.ContainsRune(s.Comment, 0), "comment", "must be valid text")
+	f.Text("comment", s.Comment)
 	f.Check(len(s.CreatedBy) > 200, "created_by", "must be at most 200 characters")
 	return f.Err()
 }

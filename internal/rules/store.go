@@ -131,9 +131,6 @@ func (s *Store) Load(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	for i := range win {
-		_ = win[i].Prepare()
-	}
 	inhRules, err := s.listInhibit(ctx)
 	if err != nil {
 		return err

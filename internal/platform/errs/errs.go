@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // Kind classifies an error for callers that must react to it (the HTTP layer).
@@ -126,6 +127,12 @@ func (f *Fields) Check(bad bool, field, detail string) {
 	if bad {
 		f.Add(field, detail)
 	}
+}
+
+// Text adds an error for field unless s is text that every store keeps as
+// it is: valid UTF-8 without NUL (PostgreSQL refuses NUL in text).
+func (f *Fields) Text(field, s string) {
+	f.Check(!utf8.ValidString(s) || strings.ContainsRune(s, 0), field, "must be valid text")
 }
 
 func (f Fields) Err() error {
