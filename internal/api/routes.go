@@ -114,6 +114,18 @@ func (s *Server) Routes() []Route {
 		{Pattern: "POST /api/v1/inhibit-rules", Role: manager, Handler: s.createInhibitRule},
 		{Pattern: "DELETE /api/v1/inhibit-rules/{id}", Role: manager, Handler: s.deleteInhibitRule},
 
+		// On-call schedules, overrides and iCalendar feeds
+
+		// Escalation policies
+
+		// Contact methods and notification rules
+
+		// Message templates
+
+		// Outbox and dead letters
+
+		// Heartbeats
+
 		// Events in, with an integration key
 		{Pattern: "POST /v2/enqueue", Role: Public, Auth: AuthIntegrationKey, BodyLimit: PagerDutyBodyLimit,
 			Handler: s.enqueuePagerDuty, WriteError: s.pagerDutyError},

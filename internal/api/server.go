@@ -12,8 +12,11 @@ import (
 
 	"github.com/steadyhq/steady/internal/audit"
 	"github.com/steadyhq/steady/internal/event"
+	"github.com/steadyhq/steady/internal/heartbeat"
 	"github.com/steadyhq/steady/internal/iam"
 	"github.com/steadyhq/steady/internal/incident"
+	"github.com/steadyhq/steady/internal/notify"
+	"github.com/steadyhq/steady/internal/oncall"
 	"github.com/steadyhq/steady/internal/platform/clock"
 	"github.com/steadyhq/steady/internal/platform/db"
 	"github.com/steadyhq/steady/internal/platform/errs"
@@ -38,6 +41,14 @@ type Server struct {
 	Rules     *rules.Store
 	// Ingester stores inbound events in group commits.
 	Ingester *event.Ingester
+	// On-call and notifications.
+	Schedules  *oncall.Schedules
+	Policies   *oncall.Policies
+	Contacts   *notify.Contacts
+	Templates  *notify.Templates
+	Outbox     *notify.Outbox
+	Heartbeats *heartbeat.Monitor
+	Links      notify.Signer
 
 	ingest     map[event.Source]*ingestMetrics
 	pending    atomic.Int64 // events submitted and not yet committed

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	_ "embed"
 	"net/http"
 	"strconv"
 	"time"
@@ -30,19 +29,6 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) version(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, map[string]string{"version": s.Version, "database": string(s.DB.Dialect)})
-}
-
-//go:embed openapi.json
-var openAPIDoc []byte
-
-// OpenAPI returns the embedded OpenAPI 3.1 document.
-func OpenAPI() []byte { return openAPIDoc }
-
-func (s *Server) openapi(w http.ResponseWriter, r *http.Request) error {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(openAPIDoc)))
-	_, err := w.Write(openAPIDoc)
-	return err
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

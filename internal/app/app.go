@@ -21,8 +21,11 @@ import (
 	"github.com/steadyhq/steady/internal/audit"
 	"github.com/steadyhq/steady/internal/demo"
 	"github.com/steadyhq/steady/internal/event"
+	"github.com/steadyhq/steady/internal/heartbeat"
 	"github.com/steadyhq/steady/internal/iam"
 	"github.com/steadyhq/steady/internal/incident"
+	"github.com/steadyhq/steady/internal/notify"
+	"github.com/steadyhq/steady/internal/oncall"
 	"github.com/steadyhq/steady/internal/platform/clock"
 	"github.com/steadyhq/steady/internal/platform/db"
 	"github.com/steadyhq/steady/internal/platform/httpx"
@@ -56,13 +59,23 @@ type App struct {
 	// Incidents groups alerts into incidents (the ingest hook) and runs them.
 	Incidents *incident.Manager
 	// Rules holds event rules, silences, maintenance windows and inhibition.
-	Rules   *rules.Store
-	API     *api.Server
-	Web     *web.Server
-	Metrics *obs.Metrics
-	Tracing *obs.Tracing
-	Log     *slog.Logger
-	Clock   clock.Clock
+	Rules *rules.Store
+	// Schedules, Policies and Escalation are on-call: who is paged, and when.
+	Schedules  *oncall.Schedules
+	Policies   *oncall.Policies
+	Escalation *oncall.Engine
+	// Contacts, Templates and Outbox reach people.
+	Contacts  *notify.Contacts
+	Templates *notify.Templates
+	Outbox    *notify.Outbox
+	// Heartbeats raise an alert when a beat is missed.
+	Heartbeats *heartbeat.Monitor
+	API        *api.Server
+	Web        *web.Server
+	Metrics    *obs.Metrics
+	Tracing    *obs.Tracing
+	Log        *slog.Logger
+	Clock      clock.Clock
 	// Bootstrap holds the first admin's credentials when New created the database.
 	Bootstrap *iam.BootstrapResult
 
@@ -145,6 +158,9 @@ func New(ctx context.Context, o Options, env Env) (_ *App, err error) {
 			return nil
 		}}
 	watchIncidents(a.Metrics, a.Incidents)
+	if err := a.wireOnCall(ctx); err != nil {
+		return nil, err
+	}
 	if o.Demo {
 		seeded, err := demo.Seed(ctx, a.DB, a.IAM, demo.Estate{DB: a.DB, Clock: a.Clock, Services: a.Services,
 			Incidents: a.Incidents, Rules: a.Rules, Hook: a.Ingester.Hook})
@@ -157,8 +173,12 @@ func New(ctx context.Context, o Options, env Env) (_ *App, err error) {
 		}
 	}
 	a.API = &api.Server{DB: a.DB, IAM: a.IAM, Audit: a.Audit, Clock: a.Clock, Log: a.Log, Metrics: a.Metrics, Version: Version,
-		Services: a.Services, Ingester: a.Ingester, Incidents: a.Incidents, Rules: a.Rules}
+		Services: a.Services, Ingester: a.Ingester, Incidents: a.Incidents, Rules: a.Rules,
+		Schedules: a.Schedules, Policies: a.Policies, Contacts: a.Contacts, Templates: a.Templates, Outbox: a.Outbox,
+		Heartbeats: a.Heartbeats, Links: a.Outbox.Signer}
 	a.Web, err = web.New(web.Deps{IAM: a.IAM, Audit: a.Audit, Services: a.Services, Incidents: a.Incidents, Rules: a.Rules,
+		Schedules: a.Schedules, Policies: a.Policies, Contacts: a.Contacts, Templates: a.Templates, Outbox: a.Outbox,
+		Heartbeats: a.Heartbeats, Links: a.Outbox.Signer,
 		Clock: a.Clock, Log: a.Log, Version: Version, SecureCookies: o.TLSCert != "" || strings.HasPrefix(o.PublicURL, "https://")})
 	if err != nil {
 		return nil, fmt.Errorf("web UI: %w", err)

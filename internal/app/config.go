@@ -9,6 +9,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/steadyhq/steady/internal/event"
+	"github.com/steadyhq/steady/internal/notify"
 )
 
 // Options configure a Steady server. They come from defaults, then an
@@ -30,6 +31,8 @@ type Options struct {
 	// EventRetention is how long raw events are kept (alerts and incidents
 	// are kept regardless); "720h" is 30 days.
 	EventRetention time.Duration `yaml:"event_retention"`
+	// SMTP is the mail server notifications go out through.
+	SMTP notify.SMTPConfig `yaml:"smtp"`
 
 	// The first admin, on a new database only.
 	BootstrapEmail    string `yaml:"bootstrap_email"`

@@ -132,6 +132,18 @@ func (s *Server) routes() []route {
 		{"GET /audit", signedIn, s.auditPage},
 		{"POST /audit/verify", signedIn, s.verifyAudit},
 
+		// On-call schedules and overrides (oncall)
+
+		// Escalation policies (oncall)
+
+		// Contact methods and notification rules (notify)
+
+		// Message templates (notify)
+
+		// Outbox, dead letters and one-click links (notify)
+
+		// Heartbeats
+
 		// Own account
 		{"GET /account", signedIn, s.accountPage},
 		{"POST /account/profile", signedIn, s.updateProfile},

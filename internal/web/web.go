@@ -10,8 +10,11 @@ import (
 	"net/http"
 
 	"github.com/steadyhq/steady/internal/audit"
+	"github.com/steadyhq/steady/internal/heartbeat"
 	"github.com/steadyhq/steady/internal/iam"
 	"github.com/steadyhq/steady/internal/incident"
+	"github.com/steadyhq/steady/internal/notify"
+	"github.com/steadyhq/steady/internal/oncall"
 	"github.com/steadyhq/steady/internal/platform/clock"
 	"github.com/steadyhq/steady/internal/rules"
 	"github.com/steadyhq/steady/internal/service"
@@ -24,10 +27,18 @@ type Deps struct {
 	Services  *service.Catalog
 	Incidents *incident.Manager
 	// Rules holds event rules, silences, maintenance windows and inhibit rules.
-	Rules   *rules.Store
-	Clock   clock.Clock
-	Log     *slog.Logger
-	Version string
+	Rules *rules.Store
+	// On-call and notifications.
+	Schedules  *oncall.Schedules
+	Policies   *oncall.Policies
+	Contacts   *notify.Contacts
+	Templates  *notify.Templates
+	Outbox     *notify.Outbox
+	Heartbeats *heartbeat.Monitor
+	Links      notify.Signer
+	Clock      clock.Clock
+	Log        *slog.Logger
+	Version    string
 	// SecureCookies marks cookies Secure (the server runs under TLS or behind
 	// an https:// public URL).
 	SecureCookies bool
