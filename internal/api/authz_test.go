@@ -79,11 +79,20 @@ func TestAuthorization(t *testing.T) {
 			ownToken[r] = int64(l[0]["id"].(float64))
 		}
 
+		// A heartbeat, whose key a beat (a public route) takes in place of an id.
+		var heartbeat struct {
+			BeatPath string `json:"beat_path"`
+		}
+		c.do("POST", "/api/v1/heartbeats", admin, map[string]any{"service_id": svc.ID, "name": "Authz", "interval_seconds": 60}).Want(201).JSON(&heartbeat)
+
 		// fill puts ids into a route's path. For a caller that may use the
 		// route, ids name objects it may act on (fresh ones for deletes);
 		// for others, any existing object.
 		fill := func(rt api.Route, role iam.Role, allowed bool) string {
 			p := rt.Path()
+			if rt.Pattern == "POST /api/v1/heartbeats/{id}" {
+				return heartbeat.BeatPath
+			}
 			existing := strings.NewReplacer("/services/{id}", path("/services/%d", svc.ID), "{key_id}", path("%d", svc.KeyID),
 				"/alerts/{id}", path("/alerts/%d", alert), "/incidents/{id}", path("/incidents/%d", inc), "{priority}", "P5")
 			if !allowed {

@@ -117,7 +117,12 @@ func TestIncidentsAPI(t *testing.T) {
 		c.do("GET", path("/api/v1/incidents/%d/timeline", in.ID), viewer.Token, nil).Want(200).JSON(&tl)
 		var kinds []string
 		for _, e := range tl.Items {
-			kinds = append(kinds, e["kind"].(string))
+			switch k := e["kind"].(string); k {
+			case "escalated", "notified", "notification_failed":
+				// The escalation engine's, written by its own loop (tested in oncall).
+			default:
+				kinds = append(kinds, k)
+			}
 		}
 		if strings.Join(kinds, ",") != "opened,alerts_grouped,acknowledged,assigned,note,note,updated,resolved" {
 			t.Fatalf("timeline kinds: %v", kinds)

@@ -13,8 +13,11 @@ import (
 	"github.com/steadyhq/steady/internal/audit"
 	"github.com/steadyhq/steady/internal/calendar"
 	"github.com/steadyhq/steady/internal/event"
+	"github.com/steadyhq/steady/internal/heartbeat"
 	"github.com/steadyhq/steady/internal/iam"
 	"github.com/steadyhq/steady/internal/incident"
+	"github.com/steadyhq/steady/internal/notify"
+	"github.com/steadyhq/steady/internal/oncall"
 	"github.com/steadyhq/steady/internal/platform/errs"
 	"github.com/steadyhq/steady/internal/platform/httpx"
 	"github.com/steadyhq/steady/internal/service"
@@ -284,6 +287,12 @@ var unpagedLists = map[string]bool{
 	"/api/v1/silences":                       true,
 	"/api/v1/maintenance-windows":            true,
 	"/api/v1/inhibit-rules":                  true,
+	"/api/v1/oncall":                         true, // one entry per schedule, listed whole
+	"/api/v1/users/{id}/shifts":              true, // bounded by its 90-day range
+	"/api/v1/schedules/{id}/overrides":       true,
+	"/api/v1/users/{id}/contact-methods":     true, // a user's few methods and rules, listed whole
+	"/api/v1/users/{id}/notification-rules":  true,
+	"/api/v1/notification-templates":         true, // one per message kind
 }
 
 // foreignErrors are routes that speak another product's protocol and answer
@@ -339,6 +348,8 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		{"IntegrationKey", reflect.TypeFor[service.IntegrationKey](), true, false},
 		{"NewIntegrationKey", reflect.TypeFor[api.NewIntegrationKey](), false, false},
 		{"Alert", reflect.TypeFor[event.Alert](), true, false},
+		{"OutboxItem", reflect.TypeFor[notify.Item](), true, false},
+		{"OutboxAttempt", reflect.TypeFor[notify.Attempt](), true, false},
 		{"Event", reflect.TypeFor[event.Event](), true, false},
 		{"Link", reflect.TypeFor[event.Link](), true, false},
 		{"Image", reflect.TypeFor[event.Image](), true, false},
@@ -359,6 +370,43 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		{"Calendar", reflect.TypeFor[calendar.Calendar](), true, false},
 		{"CalendarRange", reflect.TypeFor[calendar.Range](), true, false},
 		{"Holiday", reflect.TypeFor[calendar.Holiday](), false, false},
+		{"Schedule", reflect.TypeFor[oncall.Schedule](), true, false},
+		{"ScheduleInput", reflect.TypeFor[oncall.ScheduleInput](), false, false},
+		{"ScheduleLayer", reflect.TypeFor[oncall.Layer](), true, false},
+		{"ScheduleLayerInput", reflect.TypeFor[oncall.LayerInput](), false, false},
+		{"ScheduleRestriction", reflect.TypeFor[oncall.Restriction](), true, false},
+		{"ScheduleRestrictionInput", reflect.TypeFor[oncall.Restriction](), false, false},
+		{"ScheduleOverride", reflect.TypeFor[oncall.Override](), true, false},
+		{"ScheduleOverrideInput", reflect.TypeFor[oncall.OverrideInput](), false, false},
+		{"ScheduleShift", reflect.TypeFor[oncall.Shift](), true, false},
+		{"ScheduleLayerShifts", reflect.TypeFor[oncall.LayerShifts](), true, false},
+		{"ScheduleTimeline", reflect.TypeFor[oncall.Timeline](), true, false},
+		{"OnCall", reflect.TypeFor[oncall.OnCall](), true, false},
+		{"OnCallUser", reflect.TypeFor[oncall.OnCallUser](), true, false},
+		{"UserShift", reflect.TypeFor[oncall.UserShift](), true, false},
+		{"CalendarFeed", reflect.TypeFor[oncall.Feed](), true, false},
+		{"ContactMethod", reflect.TypeFor[notify.Method](), true, false},
+		{"CreatedContactMethod", reflect.TypeFor[notify.CreatedMethod](), true, false},
+		{"NewContactMethod", reflect.TypeFor[notify.NewMethod](), false, false},
+		{"ContactMethodPatch", reflect.TypeFor[notify.MethodPatch](), false, false},
+		{"NotificationRule", reflect.TypeFor[notify.Rule](), true, false},
+		{"NewNotificationRule", reflect.TypeFor[notify.NewRule](), false, false},
+		{"NotificationTemplate", reflect.TypeFor[notify.Template](), true, false},
+		{"NotificationTemplateSource", reflect.TypeFor[notify.TemplateSource](), true, false},
+		{"NotificationTemplateInput", reflect.TypeFor[notify.TemplateSource](), false, false},
+		{"NotificationTemplatePreview", reflect.TypeFor[notify.Preview](), true, false},
+		{"Heartbeat", reflect.TypeFor[heartbeat.Heartbeat](), true, false},
+		{"CreatedHeartbeat", reflect.TypeFor[heartbeat.Created](), true, false},
+		{"HeartbeatBeat", reflect.TypeFor[heartbeat.BeatResult](), true, false},
+		{"NewHeartbeat", reflect.TypeFor[heartbeat.Fields](), false, false},
+		{"HeartbeatPatch", reflect.TypeFor[heartbeat.Fields](), false, false},
+		{"EscalationPolicy", reflect.TypeFor[oncall.Policy](), true, false},
+		{"EscalationPolicyService", reflect.TypeFor[oncall.ServiceRef](), true, false},
+		{"EscalationLevel", reflect.TypeFor[oncall.Level](), true, false},
+		{"EscalationTarget", reflect.TypeFor[oncall.Target](), true, false},
+		{"EscalationPolicyInput", reflect.TypeFor[oncall.PolicyInput](), false, false},
+		{"EscalationLevelInput", reflect.TypeFor[oncall.LevelInput](), false, false},
+		{"EscalationTargetInput", reflect.TypeFor[oncall.TargetInput](), false, false},
 	}
 	for _, c := range cases {
 		s := sp.ref("#/components/schemas/" + c.schema)

@@ -115,16 +115,67 @@ func (s *Server) Routes() []Route {
 		{Pattern: "DELETE /api/v1/inhibit-rules/{id}", Role: manager, Handler: s.deleteInhibitRule},
 
 		// On-call schedules, overrides and iCalendar feeds
+		{Pattern: "GET /api/v1/schedules", Role: viewer, Handler: s.listSchedules},
+		{Pattern: "POST /api/v1/schedules", Role: manager, Handler: s.createSchedule},
+		{Pattern: "GET /api/v1/schedules/{id}", Role: viewer, Handler: s.getSchedule},
+		{Pattern: "PUT /api/v1/schedules/{id}", Role: manager, Handler: s.replaceSchedule},
+		{Pattern: "DELETE /api/v1/schedules/{id}", Role: manager, Handler: s.deleteSchedule},
+		{Pattern: "GET /api/v1/schedules/{id}/shifts", Role: viewer, Handler: s.scheduleShifts},
+		{Pattern: "GET /api/v1/schedules/{id}/oncall", Role: viewer, Handler: s.scheduleOnCall},
+		{Pattern: "GET /api/v1/schedules/{id}/overrides", Role: viewer, Handler: s.listOverrides},
+		{Pattern: "POST /api/v1/schedules/{id}/overrides", Role: responder, Handler: s.createOverride},
+		{Pattern: "DELETE /api/v1/schedules/{id}/overrides/{override_id}", Role: responder, Handler: s.deleteOverride},
+		{Pattern: "GET /api/v1/schedules/{id}/feed", Role: viewer, Handler: s.scheduleFeedInfo},
+		{Pattern: "POST /api/v1/schedules/{id}/feed", Role: responder, Handler: s.rotateScheduleFeed},
+		{Pattern: "DELETE /api/v1/schedules/{id}/feed", Role: responder, Handler: s.revokeScheduleFeed},
+		{Pattern: "GET /api/v1/oncall", Role: viewer, Handler: s.onCallNow},
+		{Pattern: "GET /api/v1/users/{id}/shifts", Role: viewer, Handler: s.userShifts},
+		{Pattern: "GET /api/v1/users/{id}/feed", Role: viewer, Handler: s.userFeedInfo},
+		{Pattern: "POST /api/v1/users/{id}/feed", Role: viewer, Handler: s.rotateUserFeed},
+		{Pattern: "DELETE /api/v1/users/{id}/feed", Role: viewer, Handler: s.revokeUserFeed},
 
 		// Escalation policies
+		{Pattern: "GET /api/v1/escalation-policies", Role: viewer, Handler: s.listPolicies},
+		{Pattern: "POST /api/v1/escalation-policies", Role: manager, Handler: s.createPolicy},
+		{Pattern: "GET /api/v1/escalation-policies/{id}", Role: viewer, Handler: s.getPolicy},
+		{Pattern: "PUT /api/v1/escalation-policies/{id}", Role: manager, Handler: s.replacePolicy},
+		{Pattern: "DELETE /api/v1/escalation-policies/{id}", Role: manager, Handler: s.deletePolicy},
 
 		// Contact methods and notification rules
+		{Pattern: "GET /api/v1/users/{id}/contact-methods", Role: viewer, Handler: s.listContactMethods},
+		{Pattern: "POST /api/v1/users/{id}/contact-methods", Role: viewer, Handler: s.createContactMethod},
+		{Pattern: "GET /api/v1/users/{id}/contact-methods/{method_id}", Role: viewer, Handler: s.getContactMethod},
+		{Pattern: "PATCH /api/v1/users/{id}/contact-methods/{method_id}", Role: viewer, Handler: s.updateContactMethod},
+		{Pattern: "DELETE /api/v1/users/{id}/contact-methods/{method_id}", Role: viewer, Handler: s.deleteContactMethod},
+		{Pattern: "POST /api/v1/users/{id}/contact-methods/{method_id}/rotate-secret", Role: viewer, Handler: s.rotateContactSecret},
+		{Pattern: "POST /api/v1/users/{id}/contact-methods/{method_id}/test", Role: viewer, Handler: s.testContactMethod},
+		{Pattern: "GET /api/v1/users/{id}/notification-rules", Role: viewer, Handler: s.listNotificationRules},
+		{Pattern: "POST /api/v1/users/{id}/notification-rules", Role: viewer, Handler: s.createNotificationRule},
+		{Pattern: "DELETE /api/v1/users/{id}/notification-rules/{rule_id}", Role: viewer, Handler: s.deleteNotificationRule},
 
 		// Message templates
+		{Pattern: "GET /api/v1/notification-templates", Role: viewer, Handler: s.listTemplates},
+		{Pattern: "GET /api/v1/notification-templates/{kind}", Role: viewer, Handler: s.getTemplate},
+		{Pattern: "PUT /api/v1/notification-templates/{kind}", Role: admin, Handler: s.putTemplate},
+		{Pattern: "DELETE /api/v1/notification-templates/{kind}", Role: admin, Handler: s.resetTemplate},
+		{Pattern: "POST /api/v1/notification-templates/{kind}/preview", Role: viewer, Handler: s.previewTemplate},
 
 		// Outbox and dead letters
+		{Pattern: "GET /api/v1/outbox", Role: viewer, Handler: s.listOutbox},
+		{Pattern: "GET /api/v1/outbox/{id}", Role: viewer, Handler: s.getOutboxItem},
+		{Pattern: "POST /api/v1/outbox/{id}/retry", Role: manager, Handler: s.retryOutboxItem},
 
-		// Heartbeats
+		// Heartbeats. A beat is POST /api/v1/heartbeats/{id} with the
+		// heartbeat's secret key in place of the id (see beatHeartbeat).
+		{Pattern: "GET /api/v1/heartbeats", Role: viewer, Handler: s.listHeartbeats},
+		{Pattern: "POST /api/v1/heartbeats", Role: manager, Handler: s.createHeartbeat},
+		{Pattern: "GET /api/v1/heartbeats/{id}", Role: viewer, Handler: s.getHeartbeat},
+		{Pattern: "PATCH /api/v1/heartbeats/{id}", Role: manager, Handler: s.updateHeartbeat},
+		{Pattern: "DELETE /api/v1/heartbeats/{id}", Role: manager, Handler: s.deleteHeartbeat},
+		{Pattern: "POST /api/v1/heartbeats/{id}/rotate-key", Role: manager, Handler: s.rotateHeartbeatKey},
+		{Pattern: "POST /api/v1/heartbeats/{id}/pause", Role: manager, Handler: s.heartbeatState(true)},
+		{Pattern: "POST /api/v1/heartbeats/{id}/resume", Role: manager, Handler: s.heartbeatState(false)},
+		{Pattern: "POST /api/v1/heartbeats/{id}", Role: Public, BodyLimit: BeatBodyLimit, Handler: s.beatHeartbeat},
 
 		// Events in, with an integration key
 		{Pattern: "POST /v2/enqueue", Role: Public, Auth: AuthIntegrationKey, BodyLimit: PagerDutyBodyLimit,

@@ -163,7 +163,7 @@ func New(ctx context.Context, o Options, env Env) (_ *App, err error) {
 	}
 	if o.Demo {
 		seeded, err := demo.Seed(ctx, a.DB, a.IAM, demo.Estate{DB: a.DB, Clock: a.Clock, Services: a.Services,
-			Incidents: a.Incidents, Rules: a.Rules, Hook: a.Ingester.Hook})
+			Incidents: a.Incidents, Rules: a.Rules, Hook: a.Ingester.Hook, Schedules: a.Schedules, Policies: a.Policies})
 		if err != nil {
 			return nil, fmt.Errorf("seed demo data: %w", err)
 		}
@@ -266,6 +266,7 @@ func (a *App) Start(ctx context.Context) error {
 			return err
 		})
 	}()
+	a.runOnCall(jctx)
 	a.Log.Info("steady started", "addr", a.Addr(), "database", a.DB.Dialect, "version", Version)
 	return nil
 }

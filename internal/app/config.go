@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -33,6 +34,9 @@ type Options struct {
 	EventRetention time.Duration `yaml:"event_retention"`
 	// SMTP is the mail server notifications go out through.
 	SMTP notify.SMTPConfig `yaml:"smtp"`
+	// ManualOnCall leaves escalation, delivery and heartbeat checks to the
+	// caller (benchmarks that time them); a server always runs them.
+	ManualOnCall bool `yaml:"-"`
 
 	// The first admin, on a new database only.
 	BootstrapEmail    string `yaml:"bootstrap_email"`
@@ -76,6 +80,11 @@ func (o *Options) LoadEnv(getenv func(string) string) error {
 		"STEADY_BOOTSTRAP_EMAIL":    &o.BootstrapEmail,
 		"STEADY_BOOTSTRAP_PASSWORD": &o.BootstrapPassword,
 		"STEADY_BOOTSTRAP_TOKEN":    &o.BootstrapToken,
+		"STEADY_SMTP_HOST":          &o.SMTP.Host,
+		"STEADY_SMTP_USERNAME":      &o.SMTP.Username,
+		"STEADY_SMTP_PASSWORD":      &o.SMTP.Password,
+		"STEADY_SMTP_FROM":          &o.SMTP.From,
+		"STEADY_SMTP_TLS":           &o.SMTP.TLS,
 	}
 	for k, dst := range str {
 		if v := getenv(k); v != "" {
@@ -98,6 +107,20 @@ func (o *Options) LoadEnv(getenv func(string) string) error {
 			return fmt.Errorf("STEADY_EVENT_RETENTION must be a duration such as 720h")
 		}
 		o.EventRetention = d
+	}
+	if v := getenv("STEADY_SMTP_INSECURE_SKIP_VERIFY"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("STEADY_SMTP_INSECURE_SKIP_VERIFY must be true or false")
+		}
+		o.SMTP.InsecureSkipVerify = b
+	}
+	if v := getenv("STEADY_SMTP_PORT"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("STEADY_SMTP_PORT must be a port number")
+		}
+		o.SMTP.Port = n
 	}
 	if v := getenv("STEADY_MAX_DB_CONNS"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -122,6 +145,12 @@ func (o Options) Validate() error {
 	}
 	if o.DatabaseURL == "" && o.DataDir == "" {
 		return fmt.Errorf("set a data directory or a database URL")
+	}
+	if err := o.SMTP.Validate(); err != nil {
+		return err
+	}
+	if o.PublicURL != "" && !strings.HasPrefix(o.PublicURL, "http://") && !strings.HasPrefix(o.PublicURL, "https://") {
+		return fmt.Errorf("public_url must start with http:// or https:// (links in messages are made from it)")
 	}
 	return nil
 }

@@ -84,7 +84,9 @@ Maintenance: steady backup, steady restore, steady audit verify, steady migrate`
 	root.AddCommand(e.serveCmd(), e.migrateCmd(), e.versionCmd(), e.backupCmd(), e.restoreCmd(),
 		e.userCmd(), e.teamCmd(), e.tokenCmd(), e.auditCmd(), e.whoamiCmd(),
 		e.serviceCmd(), e.alertCmd(), e.eventCmd(), e.benchCmd(), e.incidentCmd(),
-		e.ruleCmd(), e.silenceCmd(), e.maintenanceCmd(), e.inhibitCmd())
+		e.ruleCmd(), e.silenceCmd(), e.maintenanceCmd(), e.inhibitCmd(), e.outboxCmd(),
+		e.heartbeatCmd(), e.contactCmd(), e.notificationRuleCmd(), e.policyCmd(), e.templateCmd(),
+		e.onCallCmd(), e.scheduleCmd(), e.overrideCmd())
 	return root
 }
 

@@ -9,12 +9,13 @@ import (
 	"github.com/spf13/cobra"
 )
 
-const serviceColumns = "id name criticality team_id description"
+const serviceColumns = "id name criticality team_id escalation_policy_id description"
 
 // serviceFlags are the writable fields of a service, as flags.
 type serviceFlags struct {
 	description, criticality string
 	team                     int64
+	policy                   string
 	labels, groupBy          []string
 	groupWindow              time.Duration
 	autoResolve              bool
@@ -29,10 +30,12 @@ func (f *serviceFlags) bind(c *cobra.Command) {
 	fl.StringSliceVar(&f.groupBy, "group-by", nil, "alert labels whose equal values make one incident (comma-separated)")
 	fl.DurationVar(&f.groupWindow, "group-window", 0, "how long after an incident opens new alerts still join it, e.g. 5m")
 	fl.BoolVar(&f.autoResolve, "auto-resolve", true, "resolve an incident when all its alerts have resolved")
+	fl.StringVar(&f.policy, "escalation-policy", "", "the escalation policy that pages for it: an id or a name (none to detach)")
 }
 
-// body has the fields whose flags were given.
-func (f *serviceFlags) body(c *cobra.Command) (map[string]any, error) {
+// body has the fields whose flags were given; an escalation policy given by
+// name is looked up on the server.
+func (f *serviceFlags) body(e *env, c *cobra.Command) (map[string]any, error) {
 	b := map[string]any{}
 	set := c.Flags().Changed
 	if set("description") {
@@ -59,6 +62,13 @@ func (f *serviceFlags) body(c *cobra.Command) (map[string]any, error) {
 	}
 	if set("auto-resolve") {
 		b["auto_resolve"] = f.autoResolve
+	}
+	if set("escalation-policy") {
+		id, err := e.policyID(c.Context(), f.policy)
+		if err != nil {
+			return nil, err
+		}
+		b["escalation_policy_id"] = id
 	}
 	return b, nil
 }
@@ -87,10 +97,10 @@ func (e *env) serviceCmd() *cobra.Command {
 
 	var cf serviceFlags
 	create := &cobra.Command{
-		Use:   "create NAME [--description TEXT] [--team ID] [--criticality C] [--label K=V …]",
+		Use:   "create NAME [--description TEXT] [--team ID] [--criticality C] [--label K=V …] [--escalation-policy P]",
 		Short: "Create a service", Args: args(1, "a service name"),
 		RunE: func(c *cobra.Command, a []string) error {
-			b, err := cf.body(c)
+			b, err := cf.body(e, c)
 			if err != nil {
 				return err
 			}
@@ -104,10 +114,10 @@ func (e *env) serviceCmd() *cobra.Command {
 	var uf serviceFlags
 	var name string
 	update := &cobra.Command{
-		Use:   "update ID [--name N] [--description TEXT] [--team ID] [--criticality C] [--label K=V …]",
+		Use:   "update ID [--name N] [--description TEXT] [--team ID] [--criticality C] [--label K=V …] [--escalation-policy P]",
 		Short: "Change a service (only the flags given)", Args: args(1, "a service id"),
 		RunE: func(c *cobra.Command, a []string) error {
-			b, err := uf.body(c)
+			b, err := uf.body(e, c)
 			if err != nil {
 				return err
 			}

@@ -39,6 +39,23 @@ func TestDemo(t *testing.T) {
 		if n := count("SELECT COUNT(*) FROM silences"); n != 1 {
 			t.Fatalf("%d silences", n)
 		}
+		// On call: three schedules with someone on call now, and policies on
+		// four services; the demo's own incidents run no policy (only the
+		// one assigned by hand pages its assignee).
+		var oc struct{ Items []map[string]any }
+		s.Do("GET", "/api/v1/oncall", s.AdminToken, nil).Want(200).JSON(&oc)
+		if len(oc.Items) != 3 {
+			t.Fatalf("on call now: %v", oc.Items)
+		}
+		if n := count("SELECT COUNT(*) FROM services WHERE escalation_policy_id IS NOT NULL"); n != 4 {
+			t.Fatalf("%d services with a policy", n)
+		}
+		if n := count("SELECT COUNT(*) FROM schedule_overrides"); n != 1 {
+			t.Fatalf("%d overrides", n)
+		}
+		if n := count("SELECT COUNT(*) FROM escalations WHERE policy_id IS NOT NULL"); n != 0 {
+			t.Fatalf("the demo incidents escalate: %d", n)
+		}
 		var l struct{ Items []map[string]any }
 		s.Do("GET", "/api/v1/incidents?status=open", s.AdminToken, nil).Want(200).JSON(&l)
 		var checkout float64

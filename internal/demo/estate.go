@@ -8,6 +8,7 @@ import (
 	"github.com/steadyhq/steady/internal/event"
 	"github.com/steadyhq/steady/internal/iam"
 	"github.com/steadyhq/steady/internal/incident"
+	"github.com/steadyhq/steady/internal/oncall"
 	"github.com/steadyhq/steady/internal/platform/clock"
 	"github.com/steadyhq/steady/internal/platform/db"
 	"github.com/steadyhq/steady/internal/rules"
@@ -21,6 +22,8 @@ type Estate struct {
 	Services  *service.Catalog
 	Incidents *incident.Manager
 	Rules     *rules.Store
+	Schedules *oncall.Schedules
+	Policies  *oncall.Policies
 	// Hook is the ingest hook of the running app, so demo alerts group
 	// into incidents exactly as real ones do.
 	Hook event.Hook

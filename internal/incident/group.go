@@ -66,7 +66,7 @@ func (m *Manager) OnAlerts(ctx context.Context, tx *sql.Tx, changes []event.Aler
 		if !ok {
 			continue
 		}
-		key := groupKey(conf.groupBy, c.Event.Labels)
+		key := groupKey(conf.groupBy, c.Event)
 		gk := fmt.Sprintf("%d\x00%s", c.ServiceID, key)
 		g := groups[gk]
 		if g == nil {
@@ -144,7 +144,7 @@ func (m *Manager) OnAlerts(ctx context.Context, tx *sql.Tx, changes []event.Aler
 }
 
 // groupKey is the part of the group that the alert's labels decide.
-func groupKey(by []string, labels map[string]string) string {
+func groupKey(by []string, ev *event.Event) string {
 	if len(by) == 0 {
 		return ""
 	}
@@ -154,7 +154,7 @@ func groupKey(by []string, labels map[string]string) string {
 	var b strings.Builder
 	plain := true
 	for i, l := range by {
-		v := labels[l]
+		v := groupValue(ev, l)
 		plain = plain && !strings.ContainsAny(v, ",=\x00")
 		if i > 0 {
 			b.WriteByte(',')
@@ -280,7 +280,32 @@ func (m *Manager) joinOrOpen(ctx context.Context, tx *sql.Tx, serviceID int64, k
 	if n > 1 {
 		body += fmt.Sprintf(" (%d alerts grouped)", n)
 	}
-	return id, m.note(ctx, tx, id, "opened", body, map[string]any{"alerts": n, "priority": pri, "group_key": key})
+	if err := m.note(ctx, tx, id, "opened", body, map[string]any{"alerts": n, "priority": pri, "group_key": key}); err != nil {
+		return 0, err
+	}
+	return id, m.changed(ctx, tx, Change{IncidentID: id, ServiceID: &serviceID, Kind: ChangeOpened, TeamID: nullID(conf.teamID)})
+}
+
+// groupValue is an event's label, or else the event field of that name
+// (host, component, group, class, severity), as rule matchers see them: a
+// PagerDuty event has no labels, but may be grouped by its component.
+func groupValue(ev *event.Event, name string) string {
+	if v, ok := ev.Labels[name]; ok {
+		return v
+	}
+	switch name {
+	case "host":
+		return ev.Host
+	case "component":
+		return ev.Component
+	case "group":
+		return ev.Group
+	case "class":
+		return ev.Class
+	case "severity":
+		return string(ev.Severity)
+	}
+	return ""
 }
 
 func setIncident(ctx context.Context, d db.Dialect, tx *sql.Tx, incidentID int64, alerts []int64) error {
@@ -359,7 +384,10 @@ func (m *Manager) alertsMoved(ctx context.Context, tx *sql.Tx, id int64, resolve
 			if err := m.slaMoved(ctx, tx, id, in.Status, Resolved, time.UnixMilli(now)); err != nil {
 				return err
 			}
-			return m.note(ctx, tx, id, "resolved", "resolved automatically: all its alerts have resolved", map[string]any{"from": in.Status})
+			if err := m.note(ctx, tx, id, "resolved", "resolved automatically: all its alerts have resolved", map[string]any{"from": in.Status}); err != nil {
+				return err
+			}
+			return m.changed(ctx, tx, Change{IncidentID: id, ServiceID: in.ServiceID, Kind: ChangeResolved})
 		}
 		if err := m.note(ctx, tx, id, "alerts_resolved", fmt.Sprintf("%d alert(s) resolved; %d still open", resolved, openLeft),
 			map[string]any{"resolved": resolved, "open": openLeft}); err != nil {
@@ -374,7 +402,10 @@ func (m *Manager) alertsMoved(ctx context.Context, tx *sql.Tx, id int64, resolve
 		if err := m.slaMoved(ctx, tx, id, Triggered, Acknowledged, time.UnixMilli(now)); err != nil {
 			return err
 		}
-		return m.note(ctx, tx, id, "acknowledged", "acknowledged by an acknowledge event from the source", nil)
+		if err := m.note(ctx, tx, id, "acknowledged", "acknowledged by an acknowledge event from the source", nil); err != nil {
+			return err
+		}
+		return m.changed(ctx, tx, Change{IncidentID: id, ServiceID: in.ServiceID, Kind: ChangeAcknowledged})
 	}
 	return nil
 }

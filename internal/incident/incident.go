@@ -125,6 +125,40 @@ type Manager struct {
 	Matrix Matrix
 	// OnBreach, when set, is told of each SLA breach (for metrics).
 	OnBreach func(kind, priority string)
+	// OnChange, when set, is told of each lifecycle step (escalation reacts
+	// to them) inside the transaction that made it; its error undoes the step.
+	OnChange func(ctx context.Context, tx *sql.Tx, c Change) error
+}
+
+// Change kinds handed to OnChange.
+const (
+	ChangeOpened       = "opened"
+	ChangeAcknowledged = "acknowledged" // also investigating or on hold, from triggered
+	ChangeResolved     = "resolved"     // also closed
+	ChangeReopened     = "reopened"
+	ChangeReassigned   = "reassigned" // a new assignee or team on an open incident
+)
+
+// Change is one lifecycle step of an incident.
+type Change struct {
+	IncidentID int64
+	ServiceID  *int64
+	Kind       string
+	AssigneeID *int64
+	TeamID     *int64
+}
+
+func (m *Manager) changed(ctx context.Context, tx *sql.Tx, c Change) error {
+	if m.OnChange == nil {
+		return nil
+	}
+	return m.OnChange(ctx, tx, c)
+}
+
+// Note appends an entry to an incident's timeline in tx, as the actor of ctx
+// (for capabilities that act on incidents: escalation, notifications).
+func (m *Manager) Note(ctx context.Context, tx *sql.Tx, incidentID int64, kind, body string, data map[string]any) error {
+	return m.note(ctx, tx, incidentID, kind, body, data)
 }
 
 // New returns a manager with the ITIL default priority matrix.

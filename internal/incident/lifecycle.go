@@ -111,6 +111,12 @@ func (m *Manager) SetStatus(ctx context.Context, id int64, to Status, text strin
 		if err := m.note(ctx, tx, id, kind, body, map[string]any{"from": in.Status, "to": to}); err != nil {
 			return err
 		}
+		if c := lifecycleChange(in.Status, to); c != "" {
+			if err := m.changed(ctx, tx, Change{IncidentID: id, ServiceID: in.ServiceID, Kind: c,
+				AssigneeID: in.AssigneeID, TeamID: in.TeamID}); err != nil {
+				return err
+			}
+		}
 		if to == Resolved {
 			if err := m.reindex(ctx, tx, id); err != nil {
 				return err
@@ -170,6 +176,12 @@ func (m *Manager) Assign(ctx context.Context, id int64, assigneeID, teamID *int6
 		if err := m.note(ctx, tx, id, "assigned", body, map[string]any{"assignee_id": a, "team_id": t}); err != nil {
 			return err
 		}
+		if in.Status.Open() && (a != nil || t != nil) && (fmtID(a) != fmtID(in.AssigneeID) || fmtID(t) != fmtID(in.TeamID)) {
+			if err := m.changed(ctx, tx, Change{IncidentID: id, ServiceID: in.ServiceID, Kind: ChangeReassigned,
+				AssigneeID: a, TeamID: t}); err != nil {
+				return err
+			}
+		}
 		if err := m.Audit.Record(ctx, tx, audit.Event{Action: "incident.assign", ObjectType: "incident", ObjectID: id,
 			Summary: in.Number + " " + body, Changes: audit.Diff("assignee_id", fmtID(in.AssigneeID), fmtID(a), "team_id", fmtID(in.TeamID), fmtID(t))}); err != nil {
 			return err
@@ -178,6 +190,22 @@ func (m *Manager) Assign(ctx context.Context, id int64, assigneeID, teamID *int6
 		return err
 	})
 	return out, err
+}
+
+// lifecycleChange names the step a status change is for escalation: leaving
+// triggered for work stops it, an end stops everything, a reopen restarts it.
+func lifecycleChange(from, to Status) string {
+	switch {
+	case to == Resolved || to == Closed:
+		if from.Open() {
+			return ChangeResolved
+		}
+	case to == Triggered:
+		return ChangeReopened
+	case from == Triggered:
+		return ChangeAcknowledged
+	}
+	return ""
 }
 
 func zeroNil(v int64) *int64 {
@@ -419,6 +447,10 @@ func (m *Manager) Create(ctx context.Context, n NewIncident) (Incident, error) {
 			return err
 		}
 		if err := m.startSLAs(ctx, tx, id, m.Matrix.Priority(n.Impact, n.Urgency), time.UnixMilli(now)); err != nil {
+			return err
+		}
+		if err := m.changed(ctx, tx, Change{IncidentID: id, ServiceID: n.ServiceID, Kind: ChangeOpened,
+			AssigneeID: n.AssigneeID, TeamID: team}); err != nil {
 			return err
 		}
 		if err := m.Audit.Record(ctx, tx, audit.Event{Action: "incident.create", ObjectType: "incident", ObjectID: id,

@@ -50,10 +50,13 @@ type Service struct {
 	// incident; empty means one open incident per service.
 	GroupBy []string `json:"group_by"`
 	// GroupWindow is how long (seconds) after an incident opens new alerts still join it.
-	GroupWindow int       `json:"group_window_seconds"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
-	Version     int64     `json:"version"`
+	GroupWindow int `json:"group_window_seconds"`
+	// EscalationPolicyID is the escalation policy that pages for the
+	// service's incidents; nil for none.
+	EscalationPolicyID *int64    `json:"escalation_policy_id"`
+	CreatedAt          time.Time `json:"created_at"`
+	UpdatedAt          time.Time `json:"updated_at"`
+	Version            int64     `json:"version"`
 }
 
 // Fields is the writable part of a service, for create and update.
@@ -66,6 +69,8 @@ type Fields struct {
 	AutoResolve *bool              `json:"auto_resolve,omitempty"`
 	GroupBy     *[]string          `json:"group_by,omitempty"`
 	GroupWindow *int               `json:"group_window_seconds,omitempty"`
+	// EscalationPolicyID attaches an escalation policy; 0 detaches it.
+	EscalationPolicyID *int64 `json:"escalation_policy_id,omitempty"`
 }
 
 var labelName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.\-/]*$`)
@@ -100,6 +105,13 @@ func (f Fields) apply(s *Service) error {
 	if f.GroupWindow != nil {
 		s.GroupWindow = *f.GroupWindow
 	}
+	if f.EscalationPolicyID != nil {
+		if *f.EscalationPolicyID == 0 {
+			s.EscalationPolicyID = nil
+		} else {
+			s.EscalationPolicyID = f.EscalationPolicyID
+		}
+	}
 	return s.Validate()
 }
 
@@ -128,6 +140,7 @@ func (s Service) Validate() error {
 		fe.Check(!labelName.MatchString(l), "group_by", "names an invalid label: "+l)
 	}
 	fe.Check(s.GroupWindow < 0 || s.GroupWindow > 7*24*3600, "group_window_seconds", "must be from 0 to 604800 (a week)")
+	fe.Check(s.EscalationPolicyID != nil && *s.EscalationPolicyID < 0, "escalation_policy_id", "must be a policy's id, or 0 for none")
 	return fe.Err()
 }
 
@@ -146,20 +159,23 @@ func New(d *db.DB, a *audit.Log, c clock.Clock) *Catalog {
 	return &Catalog{DB: d, Audit: a, Clock: c, keys: map[string]cachedKey{}}
 }
 
-const cols = "id, name, description, team_id, criticality, labels, auto_resolve, group_by, group_window_s, created_at, updated_at, version"
+const cols = "id, name, description, team_id, criticality, labels, auto_resolve, group_by, group_window_s, escalation_policy_id, created_at, updated_at, version"
 
 func scan(r db.Scanner) (Service, error) {
 	var s Service
-	var team sql.NullInt64
+	var team, policy sql.NullInt64
 	var labels, groupBy string
 	var created, updated int64
 	err := r.Scan(&s.ID, &s.Name, &s.Description, &team, &s.Criticality, &labels, &s.AutoResolve, &groupBy,
-		&s.GroupWindow, &created, &updated, &s.Version)
+		&s.GroupWindow, &policy, &created, &updated, &s.Version)
 	if err != nil {
 		return s, err
 	}
 	if team.Valid {
 		s.TeamID = &team.Int64
+	}
+	if policy.Valid {
+		s.EscalationPolicyID = &policy.Int64
 	}
 	_ = json.Unmarshal([]byte(labels), &s.Labels)
 	_ = json.Unmarshal([]byte(groupBy), &s.GroupBy)
@@ -189,6 +205,20 @@ func conflictOrTeam(err error) error {
 	return err
 }
 
+// checkPolicy refuses an escalation policy that does not exist. The foreign
+// key would refuse it too, but could not say which field was wrong.
+func checkPolicy(ctx context.Context, tx *sql.Tx, id *int64) error {
+	if id == nil {
+		return nil
+	}
+	var x int
+	err := tx.QueryRowContext(ctx, "SELECT 1 FROM escalation_policies WHERE id = $1", *id).Scan(&x)
+	if errors.Is(err, sql.ErrNoRows) {
+		return errs.Invalid("escalation_policy_id", "names no escalation policy")
+	}
+	return db.Classify(err)
+}
+
 // Create adds a service. Managers and admins may.
 func (c *Catalog) Create(ctx context.Context, f Fields) (Service, error) {
 	if err := iam.Require(ctx, iam.RoleManager); err != nil {
@@ -200,17 +230,22 @@ func (c *Catalog) Create(ctx context.Context, f Fields) (Service, error) {
 	}
 	var out Service
 	err := c.DB.Tx(ctx, func(tx *sql.Tx) error {
+		if err := checkPolicy(ctx, tx, s.EscalationPolicyID); err != nil {
+			return err
+		}
 		now := c.Clock.Now().UnixMilli()
 		var err error
 		out, err = scan(tx.QueryRowContext(ctx, `INSERT INTO services (name, description, team_id, criticality, labels,
-			auto_resolve, group_by, group_window_s, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)
+			auto_resolve, group_by, group_window_s, escalation_policy_id, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
 			RETURNING `+cols, s.Name, s.Description, s.TeamID, string(s.Criticality), jsonText(s.Labels), s.AutoResolve,
-			jsonText(s.GroupBy), s.GroupWindow, now))
+			jsonText(s.GroupBy), s.GroupWindow, s.EscalationPolicyID, now))
 		if err != nil {
 			return conflictOrTeam(err)
 		}
 		return c.Audit.Record(ctx, tx, audit.Event{Action: "service.create", ObjectType: "service", ObjectID: out.ID,
-			Summary: "created service " + out.Name, Changes: map[string]any{"name": out.Name, "team_id": out.TeamID, "criticality": out.Criticality}})
+			Summary: "created service " + out.Name, Changes: map[string]any{"name": out.Name, "team_id": out.TeamID, "criticality": out.Criticality,
+				"escalation_policy_id": out.EscalationPolicyID}})
 	})
 	return out, err
 }
@@ -279,10 +314,14 @@ func (c *Catalog) Update(ctx context.Context, id int64, f Fields, ifVersion int6
 		if err := f.apply(&s); err != nil {
 			return err
 		}
+		if err := checkPolicy(ctx, tx, s.EscalationPolicyID); err != nil {
+			return err
+		}
 		out, err = scan(tx.QueryRowContext(ctx, `UPDATE services SET name = $1, description = $2, team_id = $3,
-			criticality = $4, labels = $5, auto_resolve = $6, group_by = $7, group_window_s = $8, updated_at = $9,
-			version = version + 1 WHERE id = $10 RETURNING `+cols, s.Name, s.Description, s.TeamID, string(s.Criticality),
-			jsonText(s.Labels), s.AutoResolve, jsonText(s.GroupBy), s.GroupWindow, c.Clock.Now().UnixMilli(), id))
+			criticality = $4, labels = $5, auto_resolve = $6, group_by = $7, group_window_s = $8, escalation_policy_id = $9,
+			updated_at = $10, version = version + 1 WHERE id = $11 RETURNING `+cols, s.Name, s.Description, s.TeamID,
+			string(s.Criticality), jsonText(s.Labels), s.AutoResolve, jsonText(s.GroupBy), s.GroupWindow, s.EscalationPolicyID,
+			c.Clock.Now().UnixMilli(), id))
 		if err != nil {
 			return conflictOrTeam(err)
 		}
@@ -291,7 +330,8 @@ func (c *Catalog) Update(ctx context.Context, id int64, f Fields, ifVersion int6
 			Changes: audit.Diff("name", old.Name, out.Name, "description", old.Description, out.Description,
 				"team_id", fmtID(old.TeamID), fmtID(out.TeamID), "criticality", old.Criticality, out.Criticality,
 				"labels", jsonText(old.Labels), jsonText(out.Labels), "auto_resolve", old.AutoResolve, out.AutoResolve,
-				"group_by", jsonText(old.GroupBy), jsonText(out.GroupBy), "group_window_seconds", old.GroupWindow, out.GroupWindow)})
+				"group_by", jsonText(old.GroupBy), jsonText(out.GroupBy), "group_window_seconds", old.GroupWindow, out.GroupWindow,
+				"escalation_policy_id", fmtID(old.EscalationPolicyID), fmtID(out.EscalationPolicyID))})
 	})
 	return out, err
 }

@@ -111,6 +111,7 @@ type Server struct {
 	DatabaseURL   string
 	HTTP          *http.Client
 	stopped       bool
+	modify        func(*app.Options)
 }
 
 // AdminEmail is the first admin's email on test servers.
@@ -129,6 +130,7 @@ func Start(t testing.TB, d db.Dialect, opts ...Options) *Server {
 	if o.AdminToken != "" {
 		s.AdminToken, s.AdminPassword = o.AdminToken, o.AdminPassword
 	}
+	s.modify = o.Modify
 	ao := app.Defaults()
 	ao.Listen = "127.0.0.1:0"
 	ao.Synchronous = "normal" // tests need no power-loss durability
@@ -183,12 +185,13 @@ func (s *Server) Stop() {
 	}
 }
 
-// Restart stops the server and starts a new one on the same data and clock.
+// Restart stops the server and starts a new one on the same data, clock and
+// options.
 func (s *Server) Restart() *Server {
 	s.T.Helper()
 	s.Stop()
 	n := Start(s.T, s.Dialect, Options{DataDir: s.DataDir, DatabaseURL: s.DatabaseURL,
-		AdminToken: s.AdminToken, AdminPassword: s.AdminPassword})
+		AdminToken: s.AdminToken, AdminPassword: s.AdminPassword, Modify: s.modify})
 	n.Clock.Set(s.Clock.Now())
 	return n
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/steadyhq/steady/internal/audit"
 	"github.com/steadyhq/steady/internal/iam"
 	"github.com/steadyhq/steady/internal/incident"
+	"github.com/steadyhq/steady/internal/oncall"
 	"github.com/steadyhq/steady/internal/platform/page"
 )
 
@@ -25,6 +26,8 @@ type homeData struct {
 	OpenTotal int
 	// Mine are the open incidents assigned to the user.
 	Mine []incidentRow
+	// OnCall says who is on call now in each schedule, and until when.
+	OnCall []oncall.OnCall
 }
 
 // recentAudit is how many audit entries the dashboard shows.
@@ -59,6 +62,11 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) error {
 	}
 	if d.Mine, err = s.rowsOf(r, mine.Items); err != nil {
 		return err
+	}
+	if s.Schedules != nil {
+		if d.OnCall, err = s.Schedules.AllNow(ctx, s.Clock.Now()); err != nil {
+			return err
+		}
 	}
 	if me(r).Role.AtLeast(iam.RoleManager) {
 		l, err := s.Audit.List(ctx, audit.Filter{}, page.Request{Limit: recentAudit})

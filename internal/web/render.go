@@ -37,12 +37,18 @@ type views struct {
 	teams, teamForm, team                        *template.Template
 	tokens, tokenNew, tokenCreated               *template.Template
 	audit, account, accountPassword, accountTOTP *template.Template
+	contacts                                     *template.Template
 	incidents, incident, incidentNew             *template.Template
 	alerts, alert                                *template.Template
 	services, serviceForm, service               *template.Template
 	sla, slaForm                                 *template.Template
 	rules, ruleForm, silences, silenceNew        *template.Template
 	maintenance, maintenanceForm, inhibitRules   *template.Template
+	outbox, outboxItem, link                     *template.Template
+	schedules, schedule, scheduleForm            *template.Template
+	policies, policy, policyForm                 *template.Template
+	heartbeats, heartbeatForm, heartbeatCreated  *template.Template
+	messageTemplates, messageTemplateForm        *template.Template
 }
 
 const layoutFile = "layout.html"
@@ -61,13 +67,18 @@ func parseViews(fsys fs.FS, funcs template.FuncMap) (views, error) {
 		{"teams.html", &v.teams}, {"team_form.html", &v.teamForm}, {"team.html", &v.team},
 		{"tokens.html", &v.tokens}, {"token_new.html", &v.tokenNew}, {"token_created.html", &v.tokenCreated},
 		{"audit.html", &v.audit}, {"account.html", &v.account}, {"account_password.html", &v.accountPassword},
-		{"account_totp.html", &v.accountTOTP},
+		{"account_totp.html", &v.accountTOTP}, {"contacts.html", &v.contacts},
 		{"incidents.html", &v.incidents}, {"incident.html", &v.incident}, {"incident_new.html", &v.incidentNew},
 		{"alerts.html", &v.alerts}, {"alert.html", &v.alert},
 		{"services.html", &v.services}, {"service_form.html", &v.serviceForm}, {"service.html", &v.service},
 		{"sla.html", &v.sla}, {"sla_form.html", &v.slaForm},
 		{"rules.html", &v.rules}, {"rule_form.html", &v.ruleForm}, {"silences.html", &v.silences}, {"silence_new.html", &v.silenceNew},
 		{"maintenance.html", &v.maintenance}, {"maintenance_form.html", &v.maintenanceForm}, {"inhibit_rules.html", &v.inhibitRules},
+		{"outbox.html", &v.outbox}, {"outbox_item.html", &v.outboxItem}, {"link.html", &v.link},
+		{"schedules.html", &v.schedules}, {"schedule.html", &v.schedule}, {"schedule_form.html", &v.scheduleForm},
+		{"policies.html", &v.policies}, {"policy.html", &v.policy}, {"policy_form.html", &v.policyForm},
+		{"heartbeats.html", &v.heartbeats}, {"heartbeat_form.html", &v.heartbeatForm}, {"heartbeat_created.html", &v.heartbeatCreated},
+		{"notification_templates.html", &v.messageTemplates}, {"notification_template.html", &v.messageTemplateForm},
 	}
 	used := map[string]bool{layoutFile: true}
 	for _, p := range pages {
@@ -488,6 +499,8 @@ func labelOf(field string) string {
 		return "End of the working day"
 	case "key_name":
 		return "Key name"
+	case "html":
+		return "HTML"
 	case "set_severity":
 		return "New severity"
 	case "set_priority":

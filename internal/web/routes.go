@@ -133,16 +133,69 @@ func (s *Server) routes() []route {
 		{"POST /audit/verify", signedIn, s.verifyAudit},
 
 		// On-call schedules and overrides (oncall)
+		{"GET /schedules", signedIn, s.schedulesPage},
+		{"GET /schedules/new", signedIn, s.newSchedulePage},
+		{"POST /schedules", signedIn, s.saveSchedule},
+		{"POST /schedules/feed", signedIn, s.rotateMyFeed},
+		{"GET /schedules/{id}", signedIn, s.schedulePage},
+		{"GET /schedules/{id}/edit", signedIn, s.editSchedulePage},
+		{"POST /schedules/{id}/edit", signedIn, s.saveSchedule},
+		{"POST /schedules/{id}/delete", signedIn, s.deleteSchedule},
+		{"POST /schedules/{id}/overrides", signedIn, s.createOverride},
+		{"POST /schedules/{id}/overrides/{override_id}/delete", signedIn, s.deleteOverride},
+		{"POST /schedules/{id}/feed", signedIn, s.rotateScheduleFeed},
+		{"GET /feeds/{file}", public, s.calendarFeed},
 
 		// Escalation policies (oncall)
+		{"GET /escalation-policies", signedIn, s.policiesPage},
+		{"GET /escalation-policies/new", signedIn, s.newPolicyPage},
+		{"POST /escalation-policies", signedIn, s.createPolicy},
+		{"GET /escalation-policies/{id}", signedIn, s.policyPage},
+		{"GET /escalation-policies/{id}/edit", signedIn, s.editPolicyPage},
+		{"POST /escalation-policies/{id}/edit", signedIn, s.updatePolicy},
+		{"POST /escalation-policies/{id}/delete", signedIn, s.deletePolicy},
 
 		// Contact methods and notification rules (notify)
+		{"GET /account/notifications", signedIn, s.contactsPage},
+		{"POST /account/notifications/methods", signedIn, s.addContactMethodForm},
+		{"POST /account/notifications/methods/{method_id}/delete", signedIn, s.deleteContactMethodForm},
+		{"POST /account/notifications/methods/{method_id}/test", signedIn, s.testContactMethodForm},
+		{"POST /account/notifications/methods/{method_id}/rotate-secret", signedIn, s.rotateContactSecretForm},
+		{"POST /account/notifications/rules", signedIn, s.addNotificationRuleForm},
+		{"POST /account/notifications/rules/{rule_id}/delete", signedIn, s.deleteNotificationRuleForm},
+		{"GET /users/{id}/notifications", signedIn, s.contactsPage},
+		{"POST /users/{id}/notifications/methods", signedIn, s.addContactMethodForm},
+		{"POST /users/{id}/notifications/methods/{method_id}/delete", signedIn, s.deleteContactMethodForm},
+		{"POST /users/{id}/notifications/methods/{method_id}/test", signedIn, s.testContactMethodForm},
+		{"POST /users/{id}/notifications/methods/{method_id}/rotate-secret", signedIn, s.rotateContactSecretForm},
+		{"POST /users/{id}/notifications/rules", signedIn, s.addNotificationRuleForm},
+		{"POST /users/{id}/notifications/rules/{rule_id}/delete", signedIn, s.deleteNotificationRuleForm},
 
 		// Message templates (notify)
+		{"GET /notification-templates", signedIn, s.messageTemplatesPage},
+		{"GET /notification-templates/{kind}", signedIn, s.messageTemplatePage},
+		{"POST /notification-templates/{kind}", signedIn, s.saveMessageTemplate},
+		{"POST /notification-templates/{kind}/preview", signedIn, s.previewMessageTemplate},
+		{"POST /notification-templates/{kind}/preview.html", signedIn, s.previewMessageTemplateHTML},
+		{"POST /notification-templates/{kind}/reset", signedIn, s.resetMessageTemplate},
 
 		// Outbox, dead letters and one-click links (notify)
+		{"GET /outbox", signedIn, s.outboxPage},
+		{"GET /outbox/{id}", signedIn, s.outboxItemPage},
+		{"POST /outbox/{id}/retry", signedIn, s.retryOutboxItem},
+		{"GET /l/{token}", public, s.linkPage},
+		{"POST /l/{token}", public, s.useLink},
 
 		// Heartbeats
+		{"GET /heartbeats", signedIn, s.heartbeatsPage},
+		{"GET /heartbeats/new", signedIn, s.newHeartbeatPage},
+		{"POST /heartbeats", signedIn, s.createHeartbeat},
+		{"GET /heartbeats/{id}", signedIn, s.heartbeatPage},
+		{"POST /heartbeats/{id}/edit", signedIn, s.updateHeartbeat},
+		{"POST /heartbeats/{id}/pause", signedIn, s.pauseHeartbeat},
+		{"POST /heartbeats/{id}/resume", signedIn, s.resumeHeartbeat},
+		{"POST /heartbeats/{id}/rotate-key", signedIn, s.rotateHeartbeatKey},
+		{"POST /heartbeats/{id}/delete", signedIn, s.deleteHeartbeat},
 
 		// Own account
 		{"GET /account", signedIn, s.accountPage},

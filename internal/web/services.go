@@ -10,6 +10,7 @@ import (
 	"github.com/steadyhq/steady/internal/event"
 	"github.com/steadyhq/steady/internal/iam"
 	"github.com/steadyhq/steady/internal/incident"
+	"github.com/steadyhq/steady/internal/oncall"
 	"github.com/steadyhq/steady/internal/platform/errs"
 	"github.com/steadyhq/steady/internal/platform/page"
 	"github.com/steadyhq/steady/internal/service"
@@ -74,6 +75,7 @@ type serviceFormData struct {
 	Service       *service.Service
 	Teams         []option
 	Criticalities []option
+	Policies      []option
 }
 
 func criticalityOptions() []option {
@@ -84,6 +86,9 @@ func (s *Server) showServiceForm(w http.ResponseWriter, r *http.Request, status 
 	d := serviceFormData{Service: sv, Criticalities: criticalityOptions()}
 	var err error
 	if d.Teams, err = s.teamOptions(r, "No team"); err != nil {
+		return err
+	}
+	if d.Policies, err = s.policyOptions(r); err != nil {
 		return err
 	}
 	title := "New service"
@@ -103,7 +108,7 @@ func fillServiceForm(f *form, sv service.Service) *form {
 	f.Set("name", sv.Name).Set("description", sv.Description).Set("team", idText(sv.TeamID)).
 		Set("criticality", string(sv.Criticality)).Set("labels", strings.Join(labels, "\n")).
 		Set("group_by", strings.Join(sv.GroupBy, ", ")).Set("group_window", shortDuration(int64(sv.GroupWindow))).
-		Set("version", itoa(sv.Version))
+		Set("version", itoa(sv.Version)).Set("escalation_policy", idText(sv.EscalationPolicyID))
 	if sv.AutoResolve {
 		f.Set("auto_resolve", "1")
 	}
@@ -121,6 +126,11 @@ func serviceFields(f *form) service.Fields {
 		f.Fail("team", "must be one of the listed teams")
 	}
 	out.TeamID = &team
+	policy, ok := optionalID(f.Value("escalation_policy"))
+	if !ok {
+		f.Fail("escalation_policy", "must be one of the listed policies")
+	}
+	out.EscalationPolicyID = &policy
 	labels := labelLines(f, "labels")
 	out.Labels = &labels
 	groupBy := splitTags(f.Get("group_by"))
@@ -157,7 +167,8 @@ func labelLines(f *form, name string) map[string]string {
 }
 
 // serviceRename maps the catalog's field names to the form's.
-var serviceRename = map[string]string{"team_id": "team", "group_window_seconds": "group_window", "labels": "labels"}
+var serviceRename = map[string]string{"team_id": "team", "group_window_seconds": "group_window", "labels": "labels",
+	"escalation_policy_id": "escalation_policy"}
 
 func (s *Server) newServicePage(w http.ResponseWriter, r *http.Request) error {
 	if err := requireRole(r, iam.RoleManager); err != nil {
@@ -261,6 +272,8 @@ type serviceData struct {
 	Window    string // the group window in words
 	Incidents []incidentRow
 	Alerts    []event.Alert
+	// Policy is the escalation policy that pages for the service, if any.
+	Policy *oncall.Policy
 }
 
 // serviceLists is how many open incidents and recent alerts the service page shows.
@@ -278,6 +291,13 @@ func (s *Server) showService(w http.ResponseWriter, r *http.Request, status int,
 		return err
 	}
 	d.Team = n.Team(sv.TeamID)
+	if sv.EscalationPolicyID != nil {
+		p, err := s.Policies.Get(ctx, *sv.EscalationPolicyID)
+		if err != nil {
+			return err
+		}
+		d.Policy = &p
+	}
 	if me(r).Role.AtLeast(iam.RoleManager) {
 		if d.Keys, err = s.Services.Keys(ctx, id); err != nil {
 			return err
