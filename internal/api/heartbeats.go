@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/steadyhq/steady/internal/heartbeat"
+	"github.com/steadyhq/steady/internal/platform/httpx"
 )
 
 // BeatBodyLimit caps the body of a beat: a beat carries nothing, but cron
@@ -122,6 +123,7 @@ func (s *Server) heartbeatState(pause bool) func(http.ResponseWriter, *http.Requ
 // DELETE /api/v1/heartbeats/{id} because OpenAPI allows one name per path
 // segment, and a key (hb_…) is never a number.
 func (s *Server) beatHeartbeat(w http.ResponseWriter, r *http.Request) error {
+	httpx.SecretPath(w) // the path holds the key
 	out, err := s.Heartbeats.Beat(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err

@@ -271,8 +271,8 @@ func (a *App) Start(ctx context.Context) error {
 	return nil
 }
 
-// housekeeping removes ended sessions, expired idempotency keys and raw
-// events past their retention.
+// housekeeping removes ended sessions, expired idempotency keys, and raw
+// events and settled outbox messages past their retention.
 func (a *App) housekeeping(ctx context.Context) error {
 	if _, err := a.IAM.PruneSessions(ctx); err != nil {
 		return err
@@ -280,7 +280,10 @@ func (a *App) housekeeping(ctx context.Context) error {
 	if err := a.API.PruneIdempotencyKeys(ctx); err != nil {
 		return err
 	}
-	_, err := event.PruneRaw(ctx, a.DB, a.Clock.Now().Add(-a.Opts.EventRetention))
+	if _, err := event.PruneRaw(ctx, a.DB, a.Clock.Now().Add(-a.Opts.EventRetention)); err != nil {
+		return err
+	}
+	_, err := notify.PruneOutbox(ctx, a.DB, a.Clock.Now().Add(-a.Opts.EventRetention))
 	return err
 }
 

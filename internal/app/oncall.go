@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -33,10 +32,7 @@ func (a *App) wireOnCall(ctx context.Context) error {
 	a.Outbox.Wakeup()
 	a.Escalation = &oncall.Engine{DB: a.DB, Clock: a.Clock, Log: a.Log, Schedules: a.Schedules, Policies: a.Policies,
 		Cancel: a.Outbox.CancelIncident, Note: a.Incidents.Note,
-		Notify: func(ctx context.Context, tx *sql.Tx, p oncall.Page) ([]string, error) {
-			return a.Outbox.PageUser(ctx, tx, notify.Page{IncidentID: p.IncidentID, UserID: p.UserID,
-				Epoch: p.Epoch, Pass: p.Pass, Level: p.Level, Reason: p.Reason})
-		}}
+		Notify: a.Outbox.PageUser}
 	a.Escalation.Wakeup()
 	a.Incidents.OnChange = a.Escalation.OnChange
 	a.Heartbeats = heartbeat.New(a.DB, a.Audit, a.Clock, a.Ingester.Submit)

@@ -102,12 +102,28 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
+// serverOptions are optional settings of startServer.
+type serverOptions struct {
+	// addr is the address to listen on (a free loopback port when empty),
+	// so that a restart can keep the URL the server was configured with.
+	addr string
+	// env are extra environment variables (KEY=value) for the process.
+	env []string
+}
+
 // startServer runs `steady serve` on a data directory (or a PostgreSQL
 // database) and waits until it is ready. The first start creates the admin
 // with token.
-func startServer(t *testing.T, bin, dataDir, database, token string) *server {
+func startServer(t *testing.T, bin, dataDir, database, token string, opts ...serverOptions) *server {
 	t.Helper()
-	addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	var o serverOptions
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	addr := o.addr
+	if addr == "" {
+		addr = "127.0.0.1:" + strconv.Itoa(freePort(t))
+	}
 	args := []string{"serve", "--listen", addr, "--log-level", "warn"}
 	if database != "" {
 		args = append(args, "--database", database)
@@ -119,6 +135,7 @@ func startServer(t *testing.T, bin, dataDir, database, token string) *server {
 	cmd.Stdout, cmd.Stderr = logs, logs
 	cmd.Env = append(os.Environ(), "STEADY_CONFIG=", "STEADY_BOOTSTRAP_TOKEN="+token,
 		"STEADY_BOOTSTRAP_PASSWORD=e2e-password-1", "STEADY_BOOTSTRAP_EMAIL=admin@example.com")
+	cmd.Env = append(cmd.Env, o.env...)
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start steady: %v", err)
 	}

@@ -176,7 +176,10 @@ func (m *Manager) Assign(ctx context.Context, id int64, assigneeID, teamID *int6
 		if err := m.note(ctx, tx, id, "assigned", body, map[string]any{"assignee_id": a, "team_id": t}); err != nil {
 			return err
 		}
-		if in.Status.Open() && (a != nil || t != nil) && (fmtID(a) != fmtID(in.AssigneeID) || fmtID(t) != fmtID(in.TeamID)) {
+		// A new person is paged; a new team only when nobody is assigned.
+		newPerson := a != nil && fmtID(a) != fmtID(in.AssigneeID)
+		newTeam := a == nil && t != nil && fmtID(t) != fmtID(in.TeamID)
+		if in.Status.Open() && (newPerson || newTeam) {
 			if err := m.changed(ctx, tx, Change{IncidentID: id, ServiceID: in.ServiceID, Kind: ChangeReassigned,
 				AssigneeID: a, TeamID: t}); err != nil {
 				return err

@@ -221,7 +221,7 @@ func contactAuditAddress(kind, address string) string {
 	if kind == KindEmail {
 		return address
 	}
-	return redactContactURL(address)
+	return RedactURL(address)
 }
 
 // contactHeaderNames lists header names (never their values, which may be

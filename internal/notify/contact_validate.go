@@ -187,8 +187,9 @@ func copyContactHeaders(h map[string]string) map[string]string {
 	return out
 }
 
-// redactContactURL keeps a URL's scheme and host: "https://hooks.slack.com/…".
-func redactContactURL(s string) string {
+// RedactURL keeps a URL's scheme and host, "https://hooks.slack.com/…": contact
+// URLs often carry a secret, and are shown this way to anyone but their owner.
+func RedactURL(s string) string {
 	u, err := url.Parse(s)
 	if err != nil || u.Host == "" {
 		return "…"

@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net/url"
-	"strings"
 	"sync"
 	"time"
 
@@ -19,8 +17,10 @@ import (
 const (
 	// DefaultWorkers is how many messages are sent at once.
 	DefaultWorkers = 16
-	// DeliverBatch is how many due items one claim takes.
-	DeliverBatch = 200
+	// DeliverBatch is how many due items one claim takes: few enough that
+	// the workers send them all well within the lease, even when every
+	// receiver times out.
+	DeliverBatch = 4 * DefaultWorkers
 	// MaxAttempts is how many times an item is tried before it becomes a
 	// dead letter (about 70 minutes of retries with the backoff below).
 	MaxAttempts = 12
@@ -28,8 +28,9 @@ const (
 	RetryBase = 10 * time.Second
 	RetryMax  = 10 * time.Minute
 	// Lease is how long a claimed item is left to its sender before another
-	// one may take it (a sender that died mid-send).
-	Lease = 2 * time.Minute
+	// one may take it (a sender that died mid-send). A batch takes at most
+	// DeliverBatch/DefaultWorkers × sendTimeout (2 minutes) to send.
+	Lease = 5 * time.Minute
 	// sendTimeout caps one attempt.
 	sendTimeout = 30 * time.Second
 	// maxHeld is how many held pages a summary lists by name.
@@ -39,6 +40,9 @@ const (
 type claimed struct {
 	Item
 	body string
+	// lease is the lease_until the claim set: the settle changes the item
+	// only if it still holds this lease (no other sender took it over).
+	lease int64
 }
 
 type outcome struct {
@@ -99,19 +103,22 @@ func (o *Outbox) claim(ctx context.Context) ([]claimed, error) {
 		if len(due) == 0 {
 			return nil
 		}
-		in, args := inList(due, 3)
-		args = append([]any{now, now + Lease.Milliseconds()}, args...)
-		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET status = 'sending', lease_until = $2, attempts = attempts + 1,
-			updated_at = $1 WHERE id IN (`+in+`)`, args...); err != nil {
+		p := o.DB.Dialect.Params
+		lease := now + Lease.Milliseconds()
+		args := []any{lease, now}
+		for _, id := range due {
+			args = append(args, id)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET status = 'sending', lease_until = `+p(1, 1)+`, attempts = attempts + 1,
+			updated_at = `+p(2, 1)+` WHERE id IN (`+p(3, len(due))+`)`, args...); err != nil {
 			return err
 		}
-		in, args = inList(due, 1)
 		out, err = db.All(ctx, tx, func(r db.Scanner) (claimed, error) {
-			var c claimed
+			c := claimed{lease: lease}
 			var err error
 			c.Item, err = scanItem(scanTail{r, &c.body})
 			return c, err
-		}, "SELECT "+itemColumns+", body FROM outbox WHERE id IN ("+in+") ORDER BY id", args...)
+		}, "SELECT "+itemColumns+", body FROM outbox WHERE id IN ("+p(1, len(due))+") ORDER BY id", args[2:]...)
 		return err
 	})
 	return out, err
@@ -124,20 +131,6 @@ type scanTail struct {
 }
 
 func (s scanTail) Scan(dest ...any) error { return s.r.Scan(append(dest, s.tail)...) }
-
-// inList returns "$k, $k+1, …" for ids and the ids as arguments.
-func inList(ids []int64, from int) (string, []any) {
-	var b strings.Builder
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		fmt.Fprintf(&b, "$%d", from+i)
-		args[i] = id
-	}
-	return b.String(), args
-}
 
 func (o *Outbox) sendAll(ctx context.Context, batch []claimed) []outcome {
 	out := make([]outcome, len(batch))
@@ -250,14 +243,14 @@ func (o *Outbox) settle(ctx context.Context, batch []claimed, results []outcome)
 			r := results[i]
 			if r.skip {
 				if _, err := tx.ExecContext(ctx, `UPDATE outbox SET status = 'cancelled', lease_until = NULL, updated_at = $1
-					WHERE id = $2 AND status = 'sending'`, ms, c.ID); err != nil {
+					WHERE id = $2 AND status = 'sending' AND lease_until = $3`, ms, c.ID, c.lease); err != nil {
 					return err
 				}
 				continue
 			}
 			errText := ""
 			if r.err != nil {
-				errText = clip(r.err.Error(), 1000)
+				errText = oneLine(r.err.Error(), 1000)
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO outbox_attempts (outbox_id, at, duration_ms, ok, error) VALUES ($1, $2, $3, $4, $5)`,
 				c.ID, ms, r.duration.Milliseconds(), r.err == nil, errText); err != nil {
@@ -266,12 +259,12 @@ func (o *Outbox) settle(ctx context.Context, batch []claimed, results []outcome)
 			switch {
 			case r.err == nil:
 				res, err := tx.ExecContext(ctx, `UPDATE outbox SET status = 'delivered', delivered_at = $1, lease_until = NULL,
-					last_error = '', updated_at = $1 WHERE id = $2 AND status = 'sending'`, ms, c.ID)
+					last_error = '', updated_at = $1 WHERE id = $2 AND status = 'sending' AND lease_until = $3`, ms, c.ID, c.lease)
 				if err != nil {
 					return err
 				}
 				if n, _ := res.RowsAffected(); n == 0 {
-					continue // another sender settled it after our lease ran out
+					continue // cancelled meanwhile, or taken over by another sender after the lease ran out
 				}
 				if c.Kind == ItemSummary {
 					if _, err := tx.ExecContext(ctx, `UPDATE outbox SET status = 'summarized', updated_at = $1
@@ -283,9 +276,13 @@ func (o *Outbox) settle(ctx context.Context, batch []claimed, results []outcome)
 					return err
 				}
 			case IsPermanent(r.err) || c.Attempts >= MaxAttempts:
-				if _, err := tx.ExecContext(ctx, `UPDATE outbox SET status = 'failed', lease_until = NULL, last_error = $1,
-					updated_at = $2 WHERE id = $3 AND status = 'sending'`, errText, ms, c.ID); err != nil {
+				res, err := tx.ExecContext(ctx, `UPDATE outbox SET status = 'failed', lease_until = NULL, last_error = $1,
+					updated_at = $2 WHERE id = $3 AND status = 'sending' AND lease_until = $4`, errText, ms, c.ID, c.lease)
+				if err != nil {
 					return err
+				}
+				if n, _ := res.RowsAffected(); n == 0 {
+					continue
 				}
 				if err := o.note(ctx, tx, c, "notification_failed", fmt.Sprintf("Could not notify %s after %d attempt(s): %s (moved to the dead letters)",
 					o.whom(ctx, tx, c), c.Attempts, errText)); err != nil {
@@ -294,7 +291,8 @@ func (o *Outbox) settle(ctx context.Context, batch []claimed, results []outcome)
 			default:
 				next := now.Add(Backoff(c.Attempts, r.retryAfter)).UnixMilli()
 				if _, err := tx.ExecContext(ctx, `UPDATE outbox SET status = 'pending', lease_until = NULL, last_error = $1,
-					next_attempt_at = $2, updated_at = $3 WHERE id = $4 AND status = 'sending'`, errText, next, ms, c.ID); err != nil {
+					next_attempt_at = $2, updated_at = $3 WHERE id = $4 AND status = 'sending' AND lease_until = $5`,
+					errText, next, ms, c.ID, c.lease); err != nil {
 					return err
 				}
 			}
@@ -320,9 +318,7 @@ func (o *Outbox) whom(ctx context.Context, tx *sql.Tx, c claimed) string {
 	}
 	where := c.Address
 	if c.Channel != KindEmail {
-		if u, err := url.Parse(c.Address); err == nil {
-			where = u.Host
-		}
+		where = RedactURL(where)
 	}
 	return fmt.Sprintf("%s by %s (%s)", name, c.Channel, where)
 }

@@ -181,7 +181,8 @@ func (o *Outbox) incidentInfo(ctx context.Context, q db.Querier, id int64) (Inci
 // PageUser queues the messages that page one user, in tx: one per
 // notification rule (delayed rules wait; acknowledging cancels them), or an
 // email to the account's address at once when the user has no rules. It
-// returns how the user is reached, for the timeline.
+// returns how the user is reached, for the timeline; none when the user
+// cannot be reached (no rules, and no mail server).
 func (o *Outbox) PageUser(ctx context.Context, tx *sql.Tx, p Page) ([]string, error) {
 	var name, email string
 	if err := tx.QueryRowContext(ctx, "SELECT name, email FROM users WHERE id = $1", p.UserID).Scan(&name, &email); err != nil {
@@ -211,7 +212,7 @@ func (o *Outbox) PageUser(ctx context.Context, tx *sql.Tx, p Page) ([]string, er
 	}
 	if len(rules) == 0 {
 		if o.Channels == nil || o.Channels.SMTP.Host == "" {
-			return []string{"not reachable: no contact methods, and no mail server is configured"}, nil
+			return nil, nil // not reachable: no contact methods, and no mail server
 		}
 		rules = []Rule{{Method: Method{Kind: KindEmail, Address: email}}}
 	}
@@ -304,23 +305,16 @@ func (o *Outbox) insert(ctx context.Context, tx *sql.Tx, key, kind, status strin
 			incident_id, summary_id, subject, body, next_attempt_at, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)
 		ON CONFLICT (idempotency_key) DO NOTHING`,
-		key, kind, status, uid, method, m.Kind, m.Address, inc, summary, clip(msg.Subject, 500), string(body), at.UnixMilli(), now)
+		key, kind, status, uid, method, m.Kind, m.Address, inc, summary, oneLine(msg.Subject, 500), string(body), at.UnixMilli(), now)
 	return err
 }
 
-func clip(s string, max int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > max {
-		s = s[:max]
-	}
-	return s
-}
-
-// CancelIncident drops the incident's pages not yet sent (the incident was
-// acknowledged or resolved), in tx.
+// CancelIncident drops the incident's pages not yet delivered (the incident
+// was acknowledged, resolved or handed to someone else), in tx. A page being
+// sent right now is cancelled too: if this attempt fails, it is not retried.
 func (o *Outbox) CancelIncident(ctx context.Context, tx *sql.Tx, incidentID int64) error {
-	_, err := tx.ExecContext(ctx, `UPDATE outbox SET status = 'cancelled', updated_at = $1
-		WHERE incident_id = $2 AND kind = 'page' AND status IN ('pending', 'held')`, o.Clock.Now().UnixMilli(), incidentID)
+	_, err := tx.ExecContext(ctx, `UPDATE outbox SET status = 'cancelled', lease_until = NULL, updated_at = $1
+		WHERE incident_id = $2 AND kind = 'page' AND status IN ('pending', 'held', 'sending')`, o.Clock.Now().UnixMilli(), incidentID)
 	return err
 }
 
@@ -415,7 +409,22 @@ func (o *Outbox) List(ctx context.Context, f Filter, p page.Request) (page.List[
 	if err != nil {
 		return page.List[Item]{}, err
 	}
+	for i := range items {
+		redactFor(ctx, &items[i])
+	}
 	return page.Cut(items, p, func(it Item) int64 { return it.ID }), nil
+}
+
+// redactFor hides the secret part of a URL address from anyone but the
+// item's recipient.
+func redactFor(ctx context.Context, it *Item) {
+	if it.Channel == KindEmail {
+		return
+	}
+	if pr, ok := iam.PrincipalFrom(ctx); ok && it.UserID != nil && pr.UserID == *it.UserID {
+		return
+	}
+	it.Address = RedactURL(it.Address)
 }
 
 // Get returns one item with its attempts (a manager's, or the caller's own).
@@ -430,6 +439,7 @@ func (o *Outbox) Get(ctx context.Context, id int64) (Item, error) {
 	if pr, ok := iam.PrincipalFrom(ctx); ok && !pr.Role.AtLeast(iam.RoleManager) && (it.UserID == nil || *it.UserID != pr.UserID) {
 		return Item{}, errs.NotFound("no outbox item %d", id)
 	}
+	redactFor(ctx, &it)
 	it.History, err = db.All(ctx, o.DB.R, func(r db.Scanner) (Attempt, error) {
 		var a Attempt
 		var at int64
@@ -467,15 +477,44 @@ func (o *Outbox) Retry(ctx context.Context, id int64) (Item, error) {
 			return err
 		}
 		if err := o.Audit.Record(ctx, tx, audit.Event{Action: "outbox.retry", ObjectType: "outbox", ObjectID: id,
-			Summary: fmt.Sprintf("queued %s %d again (%s to %s)", it.Kind, id, it.Channel, it.Address),
+			Summary: fmt.Sprintf("queued %s %d again (%s to %s)", it.Kind, id, it.Channel, addressText(it)),
 			Changes: audit.Diff("status", it.Status, StatusPending)}); err != nil {
 			return err
 		}
 		out, err = getItem(ctx, tx, it.IdempotencyKey)
+		redactFor(ctx, &out)
 		return err
 	})
 	o.Poke()
 	return out, err
+}
+
+// addressText is an item's address as the audit trail and the timeline
+// show it: an email address, or a URL without its secret part.
+func addressText(it Item) string {
+	if it.Channel == KindEmail {
+		return it.Address
+	}
+	return RedactURL(it.Address)
+}
+
+// PruneOutbox deletes settled messages (delivered, cancelled, summarized,
+// dead letters) last changed before before, with their attempts, a batch at a
+// time; it returns how many it deleted.
+func PruneOutbox(ctx context.Context, d *db.DB, before time.Time) (int64, error) {
+	var total int64
+	for {
+		res, err := d.W.ExecContext(ctx, `DELETE FROM outbox WHERE id IN (SELECT id FROM outbox
+			WHERE status IN ('delivered', 'cancelled', 'summarized', 'failed') AND updated_at < $1 LIMIT 5000)`, before.UnixMilli())
+		if err != nil {
+			return total, err
+		}
+		n, _ := res.RowsAffected()
+		total += n
+		if n < 5000 {
+			return total, nil
+		}
+	}
 }
 
 // Counts returns how many items are in each state (for the outbox page and

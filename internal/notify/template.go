@@ -147,11 +147,26 @@ func templateError(err error) string {
 	return "template error: " + strings.TrimPrefix(err.Error(), "template: ")
 }
 
+// capped is a buffer that refuses to grow past max, so that a template that
+// loops ({{range 100000000}}) fails as soon as its output is too long,
+// instead of filling the memory first.
+type capped struct {
+	bytes.Buffer
+	max int
+}
+
+func (c *capped) Write(p []byte) (int, error) {
+	if c.Len()+len(p) > c.max {
+		return 0, fmt.Errorf("renders more than %d bytes", c.max)
+	}
+	return c.Buffer.Write(p)
+}
+
 // execute renders data. Its errors name the field.
 func (c *compiled) execute(data MessageData) (Message, error) {
 	var m Message
-	var b bytes.Buffer
-	if err := c.subject.Execute(&b, data); err != nil {
+	b := &capped{max: maxHTMLOut + 1}
+	if err := c.subject.Execute(b, data); err != nil {
 		return m, errs.Invalid("subject", templateError(err))
 	}
 	m.Subject = oneLine(b.String(), maxSubject)
@@ -159,7 +174,7 @@ func (c *compiled) execute(data MessageData) (Message, error) {
 		return m, errs.Invalid("subject", "renders empty")
 	}
 	b.Reset()
-	if err := c.text.Execute(&b, data); err != nil {
+	if err := c.text.Execute(b, data); err != nil {
 		return m, errs.Invalid("text", templateError(err))
 	}
 	if b.Len() > maxTextOut {
@@ -171,7 +186,7 @@ func (c *compiled) execute(data MessageData) (Message, error) {
 	}
 	if c.html != nil {
 		b.Reset()
-		if err := c.html.Execute(&b, data); err != nil {
+		if err := c.html.Execute(b, data); err != nil {
 			return m, errs.Invalid("html", templateError(err))
 		}
 		if b.Len() > maxHTMLOut {
@@ -436,14 +451,21 @@ func (t *Templates) Reset(ctx context.Context, kind string) error {
 	})
 }
 
-// Preview renders a kind's sample data with src, or with the template in
-// effect when src is nil. Nothing is saved.
+// Preview renders a kind's sample data with src (admins), or with the
+// template in effect when src is nil (anyone). Nothing is saved.
 func (t *Templates) Preview(ctx context.Context, kind string, src *TemplateSource) (Preview, error) {
 	if err := iam.Require(ctx, iam.RoleViewer); err != nil {
 		return Preview{}, err
 	}
 	if err := knownKind(kind); err != nil {
 		return Preview{}, err
+	}
+	if src != nil {
+		// Running a template someone wrote is the admins' right (as saving
+		// one is): a template can loop for as long as it likes.
+		if err := iam.Require(ctx, iam.RoleAdmin); err != nil {
+			return Preview{}, err
+		}
 	}
 	if src == nil {
 		cur, err := t.template(ctx, t.DB.R, kind)

@@ -192,16 +192,23 @@ func TestTemplateStore(t *testing.T) {
 			t.Fatalf("fallback from a broken template: %v %+v", err, got)
 		}
 
-		// Preview: of a given source, of the current template; errors name fields.
-		p, err := tp.Preview(viewerCtx, "test", &notify.TemplateSource{Subject: "Hello {{.Recipient}}", Text: "t", HTML: "<b>{{.Recipient}}</b>"})
+		// Preview: of a given source (admins: a template can loop), of the
+		// current template (anyone); errors name fields.
+		if _, err := tp.Preview(viewerCtx, "test", &notify.TemplateSource{Subject: "s", Text: "t"}); !errs.Is(err, errs.KindForbidden) {
+			t.Fatalf("a viewer ran their own template: %v", err)
+		}
+		p, err := tp.Preview(adminCtx, "test", &notify.TemplateSource{Subject: "Hello {{.Recipient}}", Text: "t", HTML: "<b>{{.Recipient}}</b>"})
 		if err != nil || p.Subject != "Hello Ada Lovelace" || p.HTML != "<b>Ada Lovelace</b>" {
 			t.Fatalf("preview: %v %+v", err, p)
 		}
 		if p, err := tp.Preview(viewerCtx, "test", nil); err != nil || p.Subject != "Test message from Steady" {
 			t.Fatalf("preview of the current: %v %+v", err, p)
 		}
-		_, err = tp.Preview(viewerCtx, "test", &notify.TemplateSource{Subject: "s", Text: "{{.Missing}}"})
+		_, err = tp.Preview(adminCtx, "test", &notify.TemplateSource{Subject: "s", Text: "{{.Missing}}"})
 		wantInvalid(t, err, "text", "Missing")
+		// A loop stops as soon as its output is too long.
+		_, err = tp.Preview(adminCtx, "test", &notify.TemplateSource{Subject: "s", Text: "{{range 100000000}}0123456789{{end}}"})
+		wantInvalid(t, err, "text", "renders more than")
 
 		// Reset: back to the built-in template; again is harmless.
 		if err := tp.Reset(viewerCtx, "summary"); !errs.Is(err, errs.KindForbidden) {

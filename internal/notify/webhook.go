@@ -221,6 +221,12 @@ func (c *Channels) post(ctx context.Context, what string, d Delivery, body []byt
 	}
 	resp, err := c.client().Do(req)
 	if err != nil {
+		// *url.Error's text holds the whole URL, whose path is often the
+		// secret: keep only what went wrong.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return fmt.Errorf("%s to %s: %w", what, u.Host, err)
 	}
 	defer resp.Body.Close()

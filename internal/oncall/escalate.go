@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/steadyhq/steady/internal/incident"
+	"github.com/steadyhq/steady/internal/notify"
 	"github.com/steadyhq/steady/internal/platform/clock"
 	"github.com/steadyhq/steady/internal/platform/db"
 	"github.com/steadyhq/steady/internal/platform/errs"
@@ -29,25 +30,15 @@ type Engine struct {
 	Schedules *Schedules
 	Policies  *Policies
 	// Notify queues the messages that page one user (in tx) and returns how
-	// (e.g. "email, webhook after 5m").
-	Notify func(ctx context.Context, tx *sql.Tx, p Page) ([]string, error)
+	// (e.g. "email, webhook after 5m"); nothing when the user cannot be
+	// reached.
+	Notify func(ctx context.Context, tx *sql.Tx, p notify.Page) ([]string, error)
 	// Cancel drops an incident's messages not yet sent (acknowledge, resolve).
 	Cancel func(ctx context.Context, tx *sql.Tx, incidentID int64) error
 	// Note writes the incident's timeline.
 	Note func(ctx context.Context, tx *sql.Tx, incidentID int64, kind, body string, data map[string]any) error
 
 	wake chan struct{}
-}
-
-// Page is one user paged by one escalation step. Epoch, Pass and Level name
-// the step, so that the messages it queues have stable idempotency keys.
-type Page struct {
-	IncidentID int64
-	UserID     int64
-	Epoch      int
-	Pass       int
-	Level      int // 1-based; 0 pages the assignee (or team) directly
-	Reason     string
 }
 
 // Escalation states.
@@ -64,6 +55,9 @@ const directLevel = -1
 
 // TickBatch is how many due escalations one query of Tick takes.
 const TickBatch = 200
+
+// retryStep is how long a step that failed waits before it is tried again.
+const retryStep = 30 * time.Second
 
 // Escalation is an incident's escalation state.
 type Escalation struct {
@@ -144,6 +138,13 @@ func (e *Engine) OnChange(ctx context.Context, tx *sql.Tx, c incident.Change) er
 			}
 		}
 	}
+	if c.Kind != incident.ChangeOpened {
+		// A restart: what the escalation before it queued and has not sent
+		// (delayed rules of the people it paged) is dropped.
+		if err := e.cancel(ctx, tx, c.IncidentID); err != nil {
+			return err
+		}
+	}
 	if policy == nil && level != directLevel {
 		// Nothing to run: an escalation from before stops.
 		_, err := tx.ExecContext(ctx, `UPDATE escalations SET state = $1, next_at = NULL, updated_at = $2
@@ -198,6 +199,7 @@ func (e *Engine) Tick(ctx context.Context) (int, error) {
 		if err != nil {
 			return done, err
 		}
+		failed := false
 		for _, id := range ids {
 			ran := false
 			err := e.DB.Tx(ctx, func(tx *sql.Tx) error {
@@ -209,16 +211,21 @@ func (e *Engine) Tick(ctx context.Context) (int, error) {
 				if ctx.Err() != nil {
 					return done, ctx.Err()
 				}
-				// One broken escalation must not hold up the others; it is
-				// retried on the next tick.
+				// One broken escalation must not hold up the others: it is
+				// tried again a little later, behind the ones due now.
+				failed = true
 				e.Log.Warn("escalation step", "incident", id, "error", err)
+				if _, err := e.DB.W.ExecContext(ctx, `UPDATE escalations SET next_at = $1 WHERE incident_id = $2 AND state = $3`,
+					now.Add(retryStep).UnixMilli(), id, StateActive); err != nil {
+					e.Log.Warn("postpone an escalation step", "incident", id, "error", err)
+				}
 				continue
 			}
 			if ran {
 				done++
 			}
 		}
-		if len(ids) < TickBatch {
+		if len(ids) < TickBatch || failed {
 			return done, nil
 		}
 	}
@@ -245,7 +252,7 @@ type recipient struct {
 func (e *Engine) step(ctx context.Context, tx *sql.Tx, id int64, now time.Time) (bool, error) {
 	q := `SELECT policy_id, epoch, pass, level, state, next_at, assignee_id, team_id FROM escalations WHERE incident_id = $1`
 	if e.DB.Dialect == db.Postgres {
-		q += " FOR UPDATE"
+		q += " FOR UPDATE SKIP LOCKED" // another replica runs this step now
 	}
 	var r escRow
 	err := tx.QueryRowContext(ctx, q, id).Scan(&r.policy, &r.epoch, &r.pass, &r.level, &r.state, &r.nextAt, &r.assignee, &r.team)
@@ -304,7 +311,7 @@ func (e *Engine) step(ctx context.Context, tx *sql.Tx, id int64, now time.Time) 
 			return false, err
 		}
 	}
-	paged, err := e.page(ctx, tx, id, r, who)
+	paged, unreachable, err := e.page(ctx, tx, id, r, who)
 	if err != nil {
 		return false, err
 	}
@@ -313,6 +320,9 @@ func (e *Engine) step(ctx context.Context, tx *sql.Tx, id int64, now time.Time) 
 		body += "nobody to page"
 	} else {
 		body += "paged " + strings.Join(paged, "; ")
+	}
+	if len(unreachable) > 0 {
+		body += "; not reachable (no contact methods, and no mail server is configured): " + strings.Join(unreachable, ", ")
 	}
 
 	// The next step.
@@ -416,9 +426,10 @@ func (e *Engine) teamMembers(ctx context.Context, tx *sql.Tx, team int64, reason
 	}, "SELECT user_id FROM team_members WHERE team_id = $1 ORDER BY user_id", team)
 }
 
-// page queues the messages of one step: each enabled user once.
-func (e *Engine) page(ctx context.Context, tx *sql.Tx, id int64, r escRow, who []recipient) ([]string, error) {
-	var paged []string
+// page queues the messages of one step: each enabled user once. It returns
+// who was paged, and who could not be reached (no contact methods and no
+// mail server).
+func (e *Engine) page(ctx context.Context, tx *sql.Tx, id int64, r escRow, who []recipient) (paged, unreachable []string, err error) {
 	var seen []int64
 	for _, w := range who {
 		if slices.Contains(seen, w.id) {
@@ -432,19 +443,19 @@ func (e *Engine) page(ctx context.Context, tx *sql.Tx, id int64, r escRow, who [
 			continue
 		}
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		how, err := e.Notify(ctx, tx, Page{IncidentID: id, UserID: w.id, Epoch: r.epoch, Pass: r.pass, Level: r.level + 1, Reason: w.reason})
+		how, err := e.Notify(ctx, tx, notify.Page{IncidentID: id, UserID: w.id, Epoch: r.epoch, Pass: r.pass, Level: r.level + 1, Reason: w.reason})
 		if err != nil {
-			return nil, fmt.Errorf("page user %d: %w", w.id, err)
+			return nil, nil, fmt.Errorf("page user %d: %w", w.id, err)
 		}
-		s := name + " (" + w.reason
-		if len(how) > 0 {
-			s += "; " + strings.Join(how, ", ")
+		if len(how) == 0 {
+			unreachable = append(unreachable, name)
+			continue
 		}
-		paged = append(paged, s+")")
+		paged = append(paged, name+" ("+w.reason+"; "+strings.Join(how, ", ")+")")
 	}
-	return paged, nil
+	return paged, unreachable, nil
 }
 
 // Of returns an incident's escalation state, if it has one.

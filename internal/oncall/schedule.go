@@ -950,6 +950,9 @@ func (s *Schedules) Timeline(ctx context.Context, id int64, from, to time.Time) 
 
 // onCall says who is on call in sc at t and until when.
 func onCall(ctx context.Context, q db.Querier, sc Schedule, at time.Time) (OnCall, error) {
+	// Shifts are stored to the millisecond: a finer instant would fall
+	// between two shift boundaries and match none.
+	at = at.Truncate(time.Millisecond)
 	out := OnCall{ScheduleID: sc.ID, ScheduleName: sc.Name, TimeZone: sc.TimeZone, At: at.UTC(), Users: []OnCallUser{}}
 	tl, err := timeline(ctx, q, sc, at, at.Add(UntilHorizon))
 	if err != nil {

@@ -67,6 +67,12 @@ func TestScheduleStore(t *testing.T) {
 		if got := onCallInTx(t, s, sc.ID, at("2026-03-06T12:59:00Z")); len(got) != 0 {
 			t.Errorf("before the first shift: %v", got)
 		}
+		// "Now" on a real clock has nanoseconds; shifts are stored to the
+		// millisecond.
+		now, err := ss.Now(scheduleActor(iam.RoleViewer), sc.ID, at("2026-03-09T12:00:00Z").Add(1234567*time.Nanosecond))
+		if err != nil || len(now.Users) != 1 || now.Users[0].UserID != a.ID {
+			t.Errorf("now, between two milliseconds: %+v %v", now, err)
+		}
 		if _, err := ss.OnCallAt(context.Background(), s.App.DB.R, 424242, at("2026-03-06T12:59:00Z")); !errs.Is(err, errs.KindNotFound) {
 			t.Errorf("an unknown schedule: %v", err)
 		}

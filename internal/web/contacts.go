@@ -97,25 +97,9 @@ func methodText(m notify.Method) string {
 	}
 	addr := m.Address
 	if m.Kind != notify.KindEmail {
-		if u := hostOf(addr); u != "" {
-			addr = u
-		}
+		addr = notify.RedactURL(addr)
 	}
 	return s + " (" + addr + ")"
-}
-
-// hostOf is the host of a URL, for a short name of a webhook.
-func hostOf(raw string) string {
-	rest, ok := strings.CutPrefix(raw, "https://")
-	if !ok {
-		rest, ok = strings.CutPrefix(raw, "http://")
-	}
-	if !ok {
-		return ""
-	}
-	host, _, _ := strings.Cut(rest, "/")
-	host, _, _ = strings.Cut(host, "?")
-	return host
 }
 
 // showContacts renders the page; sent is the form that was posted (a kind,

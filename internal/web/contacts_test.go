@@ -68,12 +68,12 @@ func TestNotificationsPage(t *testing.T) {
 
 		// Rules: email at once, webhook after 5 minutes if unacknowledged.
 		p = b.get(base).want(200).has(`<select id="f-contact_method" name="contact_method" required>`,
-			fmt.Sprintf(`<option value="%d">Webhook pager (hooks.example.com)</option>`, hook))
+			fmt.Sprintf(`<option value="%d">Webhook pager (https://hooks.example.com/…)</option>`, hook))
 		p.submit(base+"/rules", "contact_method", fmt.Sprint(hook), "delay", "5").redirects(base).want(200).
-			has("Added a rule: Webhook pager (hooks.example.com) after 5 minutes.")
+			has("Added a rule: Webhook pager (https://hooks.example.com/…) after 5 minutes.")
 		p = p.submit(base+"/rules", "contact_method", fmt.Sprint(email), "delay", "0").redirects(base).want(200)
-		p.has("<strong>Email work ("+u.Email+")</strong> at once", "<strong>Webhook pager (hooks.example.com)</strong> after 5 minutes, if the incident is still unacknowledged").
-			before("Email work ("+u.Email+")</strong> at once", "Webhook pager (hooks.example.com)</strong> after 5 minutes")
+		p.has("<strong>Email work ("+u.Email+")</strong> at once", "<strong>Webhook pager (https://hooks.example.com/…)</strong> after 5 minutes, if the incident is still unacknowledged").
+			before("Email work ("+u.Email+")</strong> at once", "Webhook pager (https://hooks.example.com/…)</strong> after 5 minutes")
 		p.submit(base+"/rules", "contact_method", fmt.Sprint(email), "delay", "0").want(http.StatusBadRequest).
 			has("Delay this contact method already has a rule with this delay")
 		p.submit(base+"/rules", "contact_method", fmt.Sprint(email), "delay", "soon").want(http.StatusBadRequest).
@@ -90,7 +90,7 @@ func TestNotificationsPage(t *testing.T) {
 
 		// Deleting the webhook deletes its rule.
 		p.submit(fmt.Sprintf("%s/methods/%d/delete", base, hook)).redirects(base).want(200).
-			has("Deleted Webhook pager (hooks.example.com) and its notification rules.").lacks("after 5 minutes")
+			has("Deleted Webhook pager (https://hooks.example.com/…) and its notification rules.").lacks("after 5 minutes")
 		rule := int64(0)
 		p = b.get(base).want(200)
 		fmt.Sscan(p.find(`<li id="rule-(\d+)">`), &rule)
@@ -113,7 +113,7 @@ func TestNotificationsPage(t *testing.T) {
 			"Email work ("+u.Email+")")
 		ap.submit(fmt.Sprintf("/users/%d/notifications/methods", u.ID), "kind", "teams", "teams_address", "https://example.webhook.office.com/x",
 			"teams_rate_limit", "10", "teams_rate_window", "10").redirects(fmt.Sprintf("/users/%d/notifications", u.ID)).want(200).
-			has("Added Microsoft Teams (example.webhook.office.com).")
+			has("Added Microsoft Teams (https://example.webhook.office.com/…).")
 		a.get("/users/999999/notifications").want(http.StatusNotFound)
 		if n := contactCount(t, s, "SELECT COUNT(*) FROM contact_methods WHERE user_id = $1 AND kind = 'teams'", u.ID); n != 1 {
 			t.Fatalf("the admin's method for the user: %d", n)

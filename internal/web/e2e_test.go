@@ -385,6 +385,20 @@ func TestScreenshots(t *testing.T) {
 	page("alerts-suppressed", "/alerts")
 	page("alert-suppressed", suppressed)
 
+	// On call, escalation, notifications and heartbeats (the demo's).
+	page("schedules", "/schedules")
+	page("schedule", "/schedules/1")
+	page("schedule-edit", "/schedules/1/edit")
+	page("policies", "/escalation-policies")
+	page("policy", "/escalation-policies/1")
+	page("policy-edit", "/escalation-policies/1/edit")
+	page("notifications", "/account/notifications")
+	page("notification-templates", "/notification-templates")
+	page("notification-template", "/notification-templates/page")
+	page("outbox", "/outbox")
+	page("heartbeats", "/heartbeats")
+	page("heartbeat-new", "/heartbeats/new")
+
 	// A viewer reads a rule and tries it.
 	v := s.NewUser(iam.RoleViewer)
 	do(t, tab, "sign in as a viewer", chromedp.Click(chromedp.CSS(`form[action="/logout"] button`)), chromedp.WaitVisible(chromedp.ID("login-title")),
@@ -475,7 +489,7 @@ func seedIncidents(t *testing.T, s *testkit.Server) {
 	var keys []string
 	for _, v := range []svc{
 		{"Payments database", "critical", "PostgreSQL primary and replicas behind checkout.", 4},
-		{"Checkout API", "critical", "Takes orders and payments from the web shop.", 2},
+		{"Storefront API", "critical", "Serves the web shop and the apps.", 2},
 		{"Edge load balancers", "high", "HAProxy pair in front of every public service.", 3},
 		{"Nightly backups", "medium", "Backups of every database to object storage.", 4},
 	} {

@@ -11,6 +11,7 @@ import (
 	"github.com/steadyhq/steady/internal/incident"
 	"github.com/steadyhq/steady/internal/notify"
 	"github.com/steadyhq/steady/internal/platform/errs"
+	"github.com/steadyhq/steady/internal/platform/httpx"
 	"github.com/steadyhq/steady/internal/platform/reqctx"
 )
 
@@ -36,6 +37,9 @@ func (s *Server) linkAs(r *http.Request) (notify.Link, iam.User, context.Context
 	token := r.PathValue("token")
 	l, err := s.Links.Verify(token, s.Clock.Now())
 	if err != nil {
+		if ok, wait := s.refusals.Allow("link:" + httpx.ClientIP(r)); !ok {
+			return l, iam.User{}, ctx, errs.RateLimited(wait, "too many links that do not work from this address; try again in %d seconds", wait)
+		}
 		why, status := "the link is not valid", errs.Forbidden("this link is not valid: it may have been altered or cut short")
 		if errors.Is(err, notify.ErrLinkExpired) {
 			why, status = "the link has expired", errs.Forbidden("this link has expired: open the incident in Steady instead")
@@ -64,6 +68,7 @@ func (s *Server) refuseLink(ctx context.Context, l notify.Link, why string) {
 }
 
 func (s *Server) linkPage(w http.ResponseWriter, r *http.Request) error {
+	httpx.SecretPath(w) // the path holds the key
 	l, u, ctx, err := s.linkAs(r)
 	if err != nil {
 		return err
@@ -77,6 +82,7 @@ func (s *Server) linkPage(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) useLink(w http.ResponseWriter, r *http.Request) error {
+	httpx.SecretPath(w) // the path holds the key
 	l, u, ctx, err := s.linkAs(r)
 	if err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 	"github.com/steadyhq/steady/internal/iam"
 	"github.com/steadyhq/steady/internal/oncall"
 	"github.com/steadyhq/steady/internal/platform/errs"
+	"github.com/steadyhq/steady/internal/platform/httpx"
 	"github.com/steadyhq/steady/internal/platform/page"
 )
 
@@ -91,6 +92,7 @@ func absoluteURL(r *http.Request, path string) string {
 
 // calendarFeed answers a calendar app: GET /feeds/<key>.ics.
 func (s *Server) calendarFeed(w http.ResponseWriter, r *http.Request) error {
+	httpx.SecretPath(w) // the path holds the key
 	key, ok := strings.CutSuffix(r.PathValue("file"), ".ics")
 	if !ok {
 		return errs.NotFound("there is no calendar feed at %s", r.URL.Path)

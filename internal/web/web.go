@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/steadyhq/steady/internal/audit"
 	"github.com/steadyhq/steady/internal/heartbeat"
@@ -49,6 +50,9 @@ type Server struct {
 	Deps
 	v      views
 	assets map[string]string // static file name → its URL with a content hash
+	// refusals limits refused one-click links per address: each is audited,
+	// and guessing must stay slow.
+	refusals *iam.Limiter
 }
 
 // New parses the templates once; an error here stops the start.
@@ -62,7 +66,8 @@ func New(d Deps) (*Server, error) {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{Deps: d}
+	s := &Server{Deps: d, refusals: iam.NewLimiter(d.Clock)}
+	s.refusals.Burst, s.refusals.Every = 10, 6*time.Second
 	var err error
 	if s.assets, err = hashAssets(files); err != nil {
 		return nil, fmt.Errorf("web: %w", err)

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -45,6 +46,9 @@ type StatusWriter struct {
 	Bytes  int64
 	// Quiet logs the request at debug level unless it fails or is slow.
 	Quiet bool
+	// SecretPath logs the route pattern instead of the path, which holds a
+	// credential.
+	SecretPath bool
 }
 
 // SlowRequest is how long a quiet request may take before it is logged at
@@ -57,17 +61,32 @@ const SlowRequest = time.Second
 // more than storing the event. Their requests still get an X-Request-Id and
 // are counted in the metrics.
 func Quiet(w http.ResponseWriter) {
+	if sw := statusWriter(w); sw != nil {
+		sw.Quiet = true
+	}
+}
+
+// SecretPath asks Observe not to log the request's path, because a part of
+// it is a credential (a one-click link's token, a calendar feed key, a
+// heartbeat key): the route pattern is logged instead.
+func SecretPath(w http.ResponseWriter) {
+	if sw := statusWriter(w); sw != nil {
+		sw.SecretPath = true
+	}
+}
+
+func statusWriter(w http.ResponseWriter) *StatusWriter {
 	for w != nil {
 		if sw, ok := w.(*StatusWriter); ok {
-			sw.Quiet = true
-			return
+			return sw
 		}
 		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
 		if !ok {
-			return
+			return nil
 		}
 		w = u.Unwrap()
 	}
+	return nil
 }
 
 // routeMetrics caches the metric children of each route, method and status,
@@ -184,8 +203,12 @@ func Observe(next http.Handler, log *slog.Logger, m *obs.Metrics, t *obs.Tracing
 			if !log.Enabled(ctx, lvl) {
 				return
 			}
+			path := r.URL.Path
+			if sw.SecretPath {
+				_, path, _ = strings.Cut(route, " ")
+			}
 			log.LogAttrs(ctx, lvl, "request", slog.String("request_id", id), slog.String("method", r.Method),
-				slog.String("path", r.URL.Path), slog.String("route", route), slog.Int("status", sw.Status),
+				slog.String("path", path), slog.String("route", route), slog.Int("status", sw.Status),
 				slog.Int64("bytes", sw.Bytes), slog.Float64("duration_ms", float64(d.Microseconds())/1000),
 				slog.String("remote", r.RemoteAddr))
 		}()

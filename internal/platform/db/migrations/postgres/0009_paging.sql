@@ -39,6 +39,7 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_due ON outbox(next_attempt_at) WHERE status = 'pending';
 CREATE INDEX outbox_lease ON outbox(lease_until) WHERE status = 'sending';
 CREATE INDEX outbox_status ON outbox(status, id);
+CREATE INDEX outbox_user ON outbox(user_id, id);
 CREATE INDEX outbox_incident ON outbox(incident_id) WHERE incident_id IS NOT NULL;
 CREATE INDEX outbox_method ON outbox(contact_method_id, created_at);
 CREATE INDEX outbox_summary ON outbox(summary_id) WHERE summary_id IS NOT NULL;
