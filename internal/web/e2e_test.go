@@ -331,12 +331,12 @@ func TestScreenshots(t *testing.T) {
 	page("not-found", "/no/such/page")
 
 	// Services, alerts and incidents, with enough in them to look real.
-	seedIncidents(t, s)
+	seed := seedIncidents(t, s)
 	page("home-incidents", "/")
 	page("incidents", "/incidents")
 	page("incidents-search", "/incidents?q=disk&status=any")
-	page("incident", "/incidents/1")
-	page("incident-resolved", "/incidents/2")
+	page("incident", fmt.Sprintf("/incidents/%d", seed.disk))
+	page("incident-resolved", fmt.Sprintf("/incidents/%d", seed.past))
 	page("incident-new", "/incidents/new")
 	do(t, tab, "blank title", chromedp.SendKeys(chromedp.ID("f-title"), "   "), chromedp.Click(chromedp.CSS(`form[action="/incidents"] button`)),
 		chromedp.WaitVisible(chromedp.CSS(".error-summary")))
@@ -346,7 +346,7 @@ func TestScreenshots(t *testing.T) {
 	page("service-new", "/services/new")
 	page("service-edit", "/services/1/edit")
 	page("alerts", "/alerts")
-	page("alert", "/alerts/1")
+	page("alert", fmt.Sprintf("/alerts/%d", seed.diskAlert))
 	page("sla", "/sla")
 	page("sla-edit", "/sla/P4")
 
@@ -364,7 +364,7 @@ func TestScreenshots(t *testing.T) {
 	shoot("rule-try")
 	page("silences", "/silences")
 	page("silences-ended", "/silences?ended=1")
-	page("alert-before-silence", "/alerts/1")
+	page("alert-before-silence", fmt.Sprintf("/alerts/%d", seed.diskAlert))
 	do(t, tab, "silence similar alerts", chromedp.Click(chromedp.CSS(`a[href^="/silences/new?"]`)),
 		chromedp.WaitVisible(chromedp.ID("f-matchers")))
 	shoot("silence-new")
@@ -480,7 +480,14 @@ func seedRules(t *testing.T, s *testkit.Server) string {
 
 // seedIncidents fills a screenshot server with services, events and
 // incidents in several states.
-func seedIncidents(t *testing.T, s *testkit.Server) {
+// seeded names what seedIncidents made (the demo organisation holds the
+// first ids).
+type seeded struct {
+	disk, past, manual int64 // incidents
+	diskAlert          int64
+}
+
+func seedIncidents(t *testing.T, s *testkit.Server) seeded {
 	t.Helper()
 	type svc struct {
 		name, crit, desc string
@@ -518,38 +525,59 @@ func seedIncidents(t *testing.T, s *testkit.Server) {
 			t.Fatal(err)
 		}
 	}
-	// INC-1: open, acknowledged, with notes and many events.
+	// alertOf finds the alert of a dedup key and its incident.
+	alertOf := func(dedup string) (alert, inc int64) {
+		t.Helper()
+		var l struct {
+			Items []struct {
+				ID         int64 `json:"id"`
+				IncidentID int64 `json:"incident_id"`
+			} `json:"items"`
+		}
+		s.Do("GET", "/api/v1/alerts?dedup_key="+dedup, s.AdminToken, nil).Want(200).JSON(&l)
+		if len(l.Items) == 0 {
+			t.Fatalf("no alert %s", dedup)
+		}
+		return l.Items[0].ID, l.Items[0].IncidentID
+	}
+	var out seeded
+	// An open incident, acknowledged, with notes and many events.
 	send(keys[0], "disk-db-1", "Disk almost full on db-1 (/var/lib/postgresql)", "critical")
 	for range 3 {
 		send(keys[0], "disk-db-1", "Disk almost full on db-1 (/var/lib/postgresql)", "critical")
 	}
 	send(keys[0], "repl-lag", "Replication lag above 30 s on db-2", "warning")
+	out.diskAlert, out.disk = alertOf("disk-db-1")
 	s.Clock.Advance(3 * time.Minute)
-	_, err := m.SetStatus(ctx, 1, incident.Acknowledged, "", 0)
+	_, err := m.SetStatus(ctx, out.disk, incident.Acknowledged, "", 0)
 	must(err)
-	_, err = m.AddNote(ctx, 1, "WAL archive is not shipping: the archive bucket rejects uploads since 02:10.")
+	_, err = m.AddNote(ctx, out.disk, "WAL archive is not shipping: the archive bucket rejects uploads since 02:10.")
 	must(err)
 	team, user := int64(4), int64(8) // Databases, and its lead
-	_, err = m.Assign(ctx, 1, &user, &team)
+	_, err = m.Assign(ctx, out.disk, &user, &team)
 	must(err)
 	s.Clock.Advance(2 * time.Minute)
-	// INC-2: a past incident, resolved with a note; INC-1 finds it similar.
+	// A past incident, resolved with a note; the first finds it similar.
 	send(keys[3], "backup-1", "Disk full on backup host", "error")
-	_, err = m.SetStatus(ctx, 2, incident.Resolved, "Deleted backups older than 30 days and fixed the retention job.", 0)
+	_, out.past = alertOf("backup-1")
+	_, err = m.SetStatus(ctx, out.past, incident.Resolved, "Deleted backups older than 30 days and fixed the retention job.", 0)
 	must(err)
-	_, err = m.AddNote(ctx, 2, "follow-up: alert at 80 % full instead of 95 %")
+	_, err = m.AddNote(ctx, out.past, "follow-up: alert at 80 % full instead of 95 %")
 	must(err)
 	// More open incidents of other priorities, one by hand.
 	send(keys[1], "5xx", "Checkout returns HTTP 502 for 4 % of requests", "critical")
 	send(keys[2], "tls", "TLS certificate of shop.example.com expires in 6 days", "warning")
-	_, err = m.Create(ctx, incident.NewIncident{Title: "Customer reports missing order confirmation emails", Impact: 3, Urgency: 2,
+	manual, err := m.Create(ctx, incident.NewIncident{Title: "Customer reports missing order confirmation emails", Impact: 3, Urgency: 2,
 		Tags: []string{"email", "customer"}})
 	must(err)
+	out.manual = manual.ID
+	_, checkout := alertOf("5xx")
 	major := true
-	_, err = m.Update(ctx, 3, incident.Patch{Major: &major, Tags: &[]string{"checkout", "revenue"}}, 0)
+	_, err = m.Update(ctx, checkout, incident.Patch{Major: &major, Tags: &[]string{"checkout", "revenue"}}, 0)
 	must(err)
-	must(m.Link(ctx, 1, 2))
+	must(m.Link(ctx, out.disk, out.past))
 	s.Clock.Advance(7 * time.Minute)
+	return out
 }
 
 // overflowJS lists the elements that reach past the right edge of the screen.
