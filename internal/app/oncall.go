@@ -29,11 +29,9 @@ func (a *App) wireOnCall(ctx context.Context) error {
 		Contacts: a.Contacts, Templates: a.Templates, BaseURL: a.Opts.PublicURL, Signer: notify.NewSigner(key),
 		Channels: &notify.Channels{SMTP: a.Opts.SMTP, Version: Version, Clock: a.Clock},
 		Timeline: a.Incidents.Note}
-	a.Outbox.Wakeup()
 	a.Escalation = &oncall.Engine{DB: a.DB, Clock: a.Clock, Log: a.Log, Schedules: a.Schedules, Policies: a.Policies,
 		Cancel: a.Outbox.CancelIncident, Note: a.Incidents.Note,
 		Notify: a.Outbox.PageUser}
-	a.Escalation.Wakeup()
 	a.Incidents.OnChange = a.Escalation.OnChange
 	a.Heartbeats = heartbeat.New(a.DB, a.Audit, a.Clock, a.Ingester.Submit)
 	return nil
@@ -83,14 +81,14 @@ func (a *App) runOnCall(ctx context.Context) {
 	a.wg.Add(3)
 	go func() {
 		defer a.wg.Done()
-		a.loop(ctx, escalationEvery, a.Escalation.Wakeup(), "escalate", func(ctx context.Context) error {
+		a.loop(ctx, escalationEvery, a.Escalation.Wake.C(), "escalate", func(ctx context.Context) error {
 			_, err := a.Escalation.Tick(ctx)
 			return err
 		})
 	}()
 	go func() {
 		defer a.wg.Done()
-		a.loop(ctx, deliverEvery, a.Outbox.Wakeup(), "deliver notifications", func(ctx context.Context) error {
+		a.loop(ctx, deliverEvery, a.Outbox.Wake.C(), "deliver notifications", func(ctx context.Context) error {
 			_, err := a.Outbox.Deliver(ctx)
 			return err
 		})

@@ -17,6 +17,7 @@ import (
 	"github.com/steadyhq/steady/internal/platform/db"
 	"github.com/steadyhq/steady/internal/platform/errs"
 	"github.com/steadyhq/steady/internal/platform/ids"
+	"github.com/steadyhq/steady/internal/platform/jobs"
 	"github.com/steadyhq/steady/internal/platform/page"
 )
 
@@ -43,8 +44,8 @@ type Outbox struct {
 	LinkTTL time.Duration
 	// Workers is how many messages are sent at once (DefaultWorkers when 0).
 	Workers int
-
-	wake chan struct{}
+	// Wake is poked when a message is queued that is due now.
+	Wake jobs.Signal
 }
 
 // Outbox item kinds and states.
@@ -141,25 +142,6 @@ func nullPtr(n sql.NullInt64) *int64 {
 
 func (o *Outbox) base() string { return strings.TrimRight(o.BaseURL, "/") }
 
-// Poke wakes the delivery loop: something was queued that is due now.
-func (o *Outbox) Poke() {
-	if o.wake == nil {
-		return
-	}
-	select {
-	case o.wake <- struct{}{}:
-	default:
-	}
-}
-
-// Wakeup returns the channel Poke signals.
-func (o *Outbox) Wakeup() <-chan struct{} {
-	if o.wake == nil {
-		o.wake = make(chan struct{}, 1)
-	}
-	return o.wake
-}
-
 // incidentInfo reads what a message says about an incident.
 func (o *Outbox) incidentInfo(ctx context.Context, q db.Querier, id int64) (IncidentInfo, error) {
 	var in IncidentInfo
@@ -243,7 +225,7 @@ func (o *Outbox) PageUser(ctx context.Context, tx *sql.Tx, p Page) ([]string, er
 		}
 		how = append(how, h)
 	}
-	o.Poke()
+	o.Wake.Poke()
 	return how, nil
 }
 
@@ -350,7 +332,7 @@ func (o *Outbox) EnqueueTest(ctx context.Context, methodID int64) (Item, error) 
 		out, err = getItem(ctx, tx, key)
 		return err
 	})
-	o.Poke()
+	o.Wake.Poke()
 	return out, err
 }
 
@@ -485,7 +467,7 @@ func (o *Outbox) Retry(ctx context.Context, id int64) (Item, error) {
 		redactFor(ctx, &out)
 		return err
 	})
-	o.Poke()
+	o.Wake.Poke()
 	return out, err
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/steadyhq/steady/internal/platform/clock"
 	"github.com/steadyhq/steady/internal/platform/db"
 	"github.com/steadyhq/steady/internal/platform/errs"
+	"github.com/steadyhq/steady/internal/platform/jobs"
 )
 
 // Engine walks incidents through their escalation policies on timers kept in
@@ -37,8 +38,9 @@ type Engine struct {
 	Cancel func(ctx context.Context, tx *sql.Tx, incidentID int64) error
 	// Note writes the incident's timeline.
 	Note func(ctx context.Context, tx *sql.Tx, incidentID int64, kind, body string, data map[string]any) error
-
-	wake chan struct{}
+	// Wake is poked when a step is due at once (an incident opened), so the
+	// runner need not wait for its next tick.
+	Wake jobs.Signal
 }
 
 // Escalation states.
@@ -68,25 +70,6 @@ type Escalation struct {
 	Level      int        `json:"level"`
 	State      string     `json:"state"`
 	NextAt     *time.Time `json:"next_at"`
-}
-
-// Wakeup returns a channel that receives when a step became due at once (a
-// new incident), so the runner need not wait for its next tick.
-func (e *Engine) Wakeup() <-chan struct{} {
-	if e.wake == nil {
-		e.wake = make(chan struct{}, 1)
-	}
-	return e.wake
-}
-
-func (e *Engine) poke() {
-	if e.wake == nil {
-		return
-	}
-	select {
-	case e.wake <- struct{}{}:
-	default:
-	}
 }
 
 // OnChange is the incident manager's lifecycle hook: it starts, restarts and
@@ -165,7 +148,7 @@ func (e *Engine) OnChange(ctx context.Context, tx *sql.Tx, c incident.Change) er
 	if err != nil {
 		return err
 	}
-	e.poke()
+	e.Wake.Poke()
 	return nil
 }
 

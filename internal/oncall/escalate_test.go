@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/steadyhq/steady/internal/app"
 	"github.com/steadyhq/steady/internal/iam"
 	"github.com/steadyhq/steady/internal/platform/db"
 	"github.com/steadyhq/steady/internal/testkit"
@@ -83,6 +84,14 @@ func (r *receiver) waitFor(t *testing.T, n int) []delivered {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// startManual starts a server whose escalation and delivery loops do not
+// run: the tests drive them with pump, on the fake clock, so that what
+// happens when is theirs to say (the loops themselves are exercised by the
+// process-level acceptance test).
+func startManual(t *testing.T, d db.Dialect) *testkit.Server {
+	return testkit.Start(t, d, testkit.Options{Modify: func(o *app.Options) { o.ManualOnCall = true }})
 }
 
 // pump runs the due escalation steps and sends the due messages, as the
@@ -190,7 +199,7 @@ func timeline(t *testing.T, s *testkit.Server, id int64) string {
 // levels (a user, a team, a user) and a repeat, stopped by an acknowledge.
 func TestEscalationThreeLevelsAndRepeat(t *testing.T) {
 	testkit.Dialects(t, func(t *testing.T, d db.Dialect) {
-		s := testkit.Start(t, d)
+		s := startManual(t, d)
 		r := newReceiver(t)
 		ann, bob, cat := responder(t, s, r, "ann"), responder(t, s, r, "bob"), responder(t, s, r, "cat")
 		var team struct {
@@ -259,7 +268,7 @@ func TestEscalationThreeLevelsAndRepeat(t *testing.T) {
 // level is paged twice.
 func TestEscalationAcrossRestart(t *testing.T) {
 	testkit.Dialects(t, func(t *testing.T, d db.Dialect) {
-		s := testkit.Start(t, d)
+		s := startManual(t, d)
 		r := newReceiver(t)
 		ann, bob := responder(t, s, r, "ann"), responder(t, s, r, "bob")
 		svc := policyFor(t, s, 0, level{5, []map[string]any{user(ann)}}, level{5, []map[string]any{user(bob)}})
@@ -292,7 +301,7 @@ func TestEscalationAcrossRestart(t *testing.T) {
 // simulated minutes; afterwards every page arrives, once per idempotency key.
 func TestWebhookReceiverDown(t *testing.T) {
 	testkit.Dialects(t, func(t *testing.T, d db.Dialect) {
-		s := testkit.Start(t, d)
+		s := startManual(t, d)
 		r := newReceiver(t)
 		ann := responder(t, s, r, "ann")
 		svc := policyFor(t, s, 0, level{30, []map[string]any{user(ann)}})

@@ -59,6 +59,7 @@ func TestAcknowledgeFromEmail(t *testing.T) {
 	testkit.Dialects(t, func(t *testing.T, d db.Dialect) {
 		mail := smtpd.Start(t, smtpd.Options{TLS: "starttls", Username: "steady", Password: "mail-secret"})
 		s := testkit.Start(t, d, testkit.Options{Modify: func(o *app.Options) {
+			o.ManualOnCall = true
 			o.SMTP = notify.SMTPConfig{Host: mail.Host, Port: mail.Port, Username: "steady", Password: "mail-secret",
 				From: "steady@example.com", TLS: "starttls", InsecureSkipVerify: true}
 		}})
@@ -126,7 +127,7 @@ func TestAcknowledgeFromEmail(t *testing.T) {
 // limit, pages wait and go out as one summary when the window ends.
 func TestRateLimitSummary(t *testing.T) {
 	testkit.Dialects(t, func(t *testing.T, d db.Dialect) {
-		s := testkit.Start(t, d)
+		s := startManual(t, d)
 		r := newReceiver(t)
 		u := s.NewUser(iam.RoleResponder)
 		var m struct {
@@ -173,7 +174,7 @@ func TestRateLimitSummary(t *testing.T) {
 // reassignment pages the new assignee at once.
 func TestDelayedRuleCancelledByAcknowledge(t *testing.T) {
 	testkit.Dialects(t, func(t *testing.T, d db.Dialect) {
-		s := testkit.Start(t, d)
+		s := startManual(t, d)
 		now, later := newReceiver(t), newReceiver(t)
 		u := s.NewUser(iam.RoleResponder)
 		for _, x := range []struct {
