@@ -196,7 +196,9 @@ func (o *Outbox) PageUser(ctx context.Context, tx *sql.Tx, p Page) ([]string, er
 		if o.Channels == nil || o.Channels.SMTP.Host == "" {
 			return nil, nil // not reachable: no contact methods, and no mail server
 		}
-		rules = []Rule{{Method: Method{Kind: KindEmail, Address: email}}}
+		// The account's address, with the default rate limit of a method.
+		rules = []Rule{{Method: Method{Kind: KindEmail, Address: email, UserID: p.UserID,
+			RateLimit: DefaultMethodRateLimit, RateWindow: DefaultMethodRateWindow * time.Second}}}
 	}
 	var how []string
 	for _, r := range rules {
@@ -204,14 +206,12 @@ func (o *Outbox) PageUser(ctx context.Context, tx *sql.Tx, p Page) ([]string, er
 		at := now.Add(time.Duration(r.DelayMinutes) * time.Minute)
 		status := StatusPending
 		var summary any
-		if r.ID != 0 {
-			over, sid, err := o.overLimit(ctx, tx, r.Method, now)
-			if err != nil {
-				return nil, err
-			}
-			if over {
-				status, summary = StatusHeld, sid
-			}
+		over, sid, err := o.overLimit(ctx, tx, r.Method, name, now)
+		if err != nil {
+			return nil, err
+		}
+		if over {
+			status, summary = StatusHeld, sid
 		}
 		if err := o.insert(ctx, tx, key, ItemPage, status, &p.UserID, r.Method, &p.IncidentID, summary, msg, data, at); err != nil {
 			return nil, err
@@ -232,14 +232,20 @@ func (o *Outbox) PageUser(ctx context.Context, tx *sql.Tx, p Page) ([]string, er
 // overLimit reports whether a contact method has had its rate limit of
 // messages in the current window; if so it makes sure one summary waits for
 // the end of the window and returns its id.
-func (o *Outbox) overLimit(ctx context.Context, tx *sql.Tx, m Method, now time.Time) (bool, int64, error) {
+func (o *Outbox) overLimit(ctx context.Context, tx *sql.Tx, m Method, recipient string, now time.Time) (bool, int64, error) {
 	if m.RateLimit <= 0 || m.RateWindow <= 0 {
 		return false, 0, nil
 	}
+	// A method counts its own messages; the account-address email (no
+	// method) counts the user's.
+	q, arg, key := `contact_method_id = $1`, m.ID, fmt.Sprintf("summary-%d", m.ID)
+	if m.ID == 0 {
+		q, arg, key = `user_id = $1 AND contact_method_id IS NULL AND channel = 'email'`, m.UserID, fmt.Sprintf("summary-u%d", m.UserID)
+	}
 	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM outbox WHERE contact_method_id = $1 AND created_at > $2
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM outbox WHERE `+q+` AND created_at > $2
 		AND kind IN ('page', 'summary') AND status IN ('pending', 'sending', 'delivered', 'failed')`,
-		m.ID, now.Add(-m.RateWindow).UnixMilli()).Scan(&n); err != nil {
+		arg, now.Add(-m.RateWindow).UnixMilli()).Scan(&n); err != nil {
 		return false, 0, err
 	}
 	if n < m.RateLimit {
@@ -248,11 +254,11 @@ func (o *Outbox) overLimit(ctx context.Context, tx *sql.Tx, m Method, now time.T
 	// One summary per method and window, sent when the window ends.
 	w := m.RateWindow.Milliseconds()
 	end := (now.UnixMilli()/w + 1) * w
-	key := fmt.Sprintf("summary-%d-%d", m.ID, end)
+	key = fmt.Sprintf("%s-%d", key, end)
 	var id int64
 	err := tx.QueryRowContext(ctx, "SELECT id FROM outbox WHERE idempotency_key = $1", key).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
-		data := MessageData{Kind: ItemSummary, BaseURL: o.base()}
+		data := MessageData{Kind: ItemSummary, Recipient: recipient, BaseURL: o.base()}
 		if err := o.insert(ctx, tx, key, ItemSummary, StatusPending, &m.UserID, m, nil, nil,
 			Message{Subject: "Pages held back by a rate limit"}, data, time.UnixMilli(end)); err != nil {
 			return false, 0, err

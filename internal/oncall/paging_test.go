@@ -213,3 +213,33 @@ func TestDelayedRuleCancelledByAcknowledge(t *testing.T) {
 		}
 	})
 }
+
+// TestAccountEmailRateLimited: the account-address email of a user without
+// rules has the default rate limit of a contact method too.
+func TestAccountEmailRateLimited(t *testing.T) {
+	testkit.Dialects(t, func(t *testing.T, d db.Dialect) {
+		mail := smtpd.Start(t, smtpd.Options{})
+		s := testkit.Start(t, d, testkit.Options{Modify: func(o *app.Options) {
+			o.ManualOnCall = true
+			o.SMTP = notify.SMTPConfig{Host: mail.Host, Port: mail.Port, From: "steady@example.com", TLS: "none"}
+		}})
+		u := s.NewUser(iam.RoleResponder)
+		svc := policyFor(t, s, 0, level{30, []map[string]any{{"kind": "user", "id": u.ID}}})
+		for i := range notify.DefaultMethodRateLimit + 2 {
+			trigger(t, s, svc, fmt.Sprintf("disk-%d", i))
+		}
+		pump(t, s)
+		mail.WaitFor(notify.DefaultMethodRateLimit, 10*time.Second)
+		time.Sleep(100 * time.Millisecond)
+		if n := len(mail.Messages()); n != notify.DefaultMethodRateLimit {
+			t.Fatalf("%d emails, want the limit of %d", n, notify.DefaultMethodRateLimit)
+		}
+		s.Clock.Advance(notify.DefaultMethodRateWindow * time.Second)
+		pump(t, s)
+		msgs := mail.WaitFor(notify.DefaultMethodRateLimit+1, 10*time.Second)
+		last := msgs[len(msgs)-1]
+		if !strings.Contains(last.Text, "disk-10") || !strings.Contains(last.Text, "disk-11") {
+			t.Fatalf("the summary does not name the held pages:\n%s\n%s", last.Subject, last.Text)
+		}
+	})
+}
