@@ -12,6 +12,7 @@ import (
 	"github.com/steadyhq/steady/internal/api"
 	"github.com/steadyhq/steady/internal/audit"
 	"github.com/steadyhq/steady/internal/calendar"
+	"github.com/steadyhq/steady/internal/cmdb"
 	"github.com/steadyhq/steady/internal/event"
 	"github.com/steadyhq/steady/internal/heartbeat"
 	"github.com/steadyhq/steady/internal/iam"
@@ -293,6 +294,9 @@ var unpagedLists = map[string]bool{
 	"/api/v1/users/{id}/contact-methods":     true, // a user's few methods and rules, listed whole
 	"/api/v1/users/{id}/notification-rules":  true,
 	"/api/v1/notification-templates":         true, // one per message kind
+	"/api/v1/cmdb/mapping-rules":             true, // at most 50 rules, listed whole
+	"/api/v1/cis/{id}/relations":             true, // a CI's relations, listed whole
+	"/api/v1/ci-classes":                     true, // a few dozen classes, listed whole
 }
 
 // foreignErrors are routes that speak another product's protocol and answer
@@ -407,6 +411,43 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		{"EscalationPolicyInput", reflect.TypeFor[oncall.PolicyInput](), false, false},
 		{"EscalationLevelInput", reflect.TypeFor[oncall.LevelInput](), false, false},
 		{"EscalationTargetInput", reflect.TypeFor[oncall.TargetInput](), false, false},
+		{"MappingRule", reflect.TypeFor[cmdb.MappingRule](), true, false},
+		{"MappingRuleInput", reflect.TypeFor[cmdb.MappingRuleInput](), false, false},
+		{"MappingRuleSet", reflect.TypeFor[cmdb.MappingRuleSet](), false, false},
+		{"IncidentTopology", reflect.TypeFor[incident.IncidentTopology](), true, false},
+		{"TopologyCI", reflect.TypeFor[incident.TopologyCI](), true, false},
+		{"RootCauseInput", reflect.TypeFor[incident.RootCauseInput](), false, false},
+		{"CIClass", reflect.TypeFor[cmdb.ClassCount](), true, false},
+		{"CIAttribute", reflect.TypeFor[cmdb.AttrDef](), true, false},
+		{"CIAttributeInput", reflect.TypeFor[cmdb.AttrDef](), false, false},
+		{"NewCIClass", reflect.TypeFor[api.NewCIClass](), false, false},
+		{"CIClassInput", reflect.TypeFor[api.CIClassInput](), false, false},
+		{"CI", reflect.TypeFor[cmdb.CI](), true, false},
+		{"NewCI", reflect.TypeFor[cmdb.CIInput](), false, false},
+		{"CIPatch", reflect.TypeFor[cmdb.CIPatch](), false, false},
+		{"CIHistoryEntry", reflect.TypeFor[cmdb.HistoryEntry](), true, false},
+		{"CIItem", reflect.TypeFor[cmdb.Item](), true, false},
+		{"CIRelationItem", reflect.TypeFor[cmdb.RelationItem](), true, false},
+		{"CIImportFile", reflect.TypeFor[cmdb.Document](), true, false},
+		{"CIFieldChange", reflect.TypeFor[cmdb.Change](), true, false},
+		{"CIImportError", reflect.TypeFor[cmdb.ImportError](), true, false},
+		{"CIImportRow", reflect.TypeFor[cmdb.ImportRow](), true, false},
+		{"CIImportRelation", reflect.TypeFor[cmdb.ImportRelation](), true, false},
+		{"CIImportCounts", reflect.TypeFor[cmdb.ImportCounts](), true, false},
+		{"CIImportResult", reflect.TypeFor[cmdb.ImportResult](), true, false},
+		{"DiscoveryResult", reflect.TypeFor[cmdb.DiscoveryResult](), true, false},
+		{"CIAuditFinding", reflect.TypeFor[cmdb.Finding](), true, false},
+		{"CIAuditReport", reflect.TypeFor[cmdb.AuditReport](), true, false},
+		{"Relation", reflect.TypeFor[cmdb.Relation](), true, false},
+		{"NewRelation", reflect.TypeFor[api.RelationInput](), false, false},
+		{"Redundancy", reflect.TypeFor[cmdb.Redundancy](), true, false},
+		{"RedundancyInput", reflect.TypeFor[api.RedundancyInput](), false, false},
+		{"Impact", reflect.TypeFor[cmdb.Impact](), true, false},
+		{"ImpactCI", reflect.TypeFor[cmdb.ImpactCI](), true, false},
+		{"ImpactHop", reflect.TypeFor[cmdb.ImpactHop](), true, false},
+		{"ImpactPath", reflect.TypeFor[cmdb.ImpactPath](), true, false},
+		{"ImpactPathStep", reflect.TypeFor[cmdb.PathStep](), true, false},
+		{"ImpactRequest", reflect.TypeFor[cmdb.ImpactRequest](), false, false},
 	}
 	for _, c := range cases {
 		s := sp.ref("#/components/schemas/" + c.schema)

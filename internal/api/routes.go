@@ -177,6 +177,42 @@ func (s *Server) Routes() []Route {
 		{Pattern: "POST /api/v1/heartbeats/{id}/resume", Role: manager, Handler: s.heartbeatState(false)},
 		{Pattern: "POST /api/v1/heartbeats/{id}", Role: Public, BodyLimit: BeatBodyLimit, Handler: s.beatHeartbeat},
 
+		// CMDB: classes and CIs
+		{Pattern: "GET /api/v1/ci-classes", Role: viewer, Handler: s.listCIClasses},
+		{Pattern: "POST /api/v1/ci-classes", Role: admin, Handler: s.createCIClass},
+		{Pattern: "GET /api/v1/ci-classes/{key}", Role: viewer, Handler: s.getCIClass},
+		{Pattern: "PUT /api/v1/ci-classes/{key}", Role: admin, Handler: s.updateCIClass},
+		{Pattern: "DELETE /api/v1/ci-classes/{key}", Role: admin, Handler: s.deleteCIClass},
+		{Pattern: "GET /api/v1/cis", Role: viewer, Handler: s.listCIs},
+		{Pattern: "POST /api/v1/cis", Role: manager, Handler: s.createCI},
+		{Pattern: "GET /api/v1/cis/{id}", Role: viewer, Handler: s.getCI},
+		{Pattern: "PATCH /api/v1/cis/{id}", Role: manager, Handler: s.updateCI},
+		{Pattern: "DELETE /api/v1/cis/{id}", Role: manager, Handler: s.deleteCI},
+		{Pattern: "GET /api/v1/cis/{id}/history", Role: viewer, Handler: s.ciHistory},
+
+		// CMDB: relationships, impact analysis and the service map
+		{Pattern: "GET /api/v1/cis/{id}/relations", Role: viewer, Handler: s.listCIRelations},
+		{Pattern: "POST /api/v1/relations", Role: manager, Handler: s.createRelation},
+		{Pattern: "GET /api/v1/relations/{id}", Role: viewer, Handler: s.getRelation},
+		{Pattern: "DELETE /api/v1/relations/{id}", Role: manager, Handler: s.deleteRelation},
+		{Pattern: "GET /api/v1/cis/{id}/redundancy", Role: viewer, Handler: s.getRedundancy},
+		{Pattern: "PUT /api/v1/cis/{id}/redundancy", Role: manager, Handler: s.setRedundancy},
+		{Pattern: "DELETE /api/v1/cis/{id}/redundancy", Role: manager, Handler: s.clearRedundancy},
+		{Pattern: "GET /api/v1/cis/{id}/impact", Role: viewer, Handler: s.ciImpact},
+		{Pattern: "POST /api/v1/impact", Role: viewer, Handler: s.analyseImpact},
+
+		// CMDB: import, export, discovery and the configuration audit
+		{Pattern: "POST /api/v1/cis/import", Role: manager, BodyLimit: CMDBFileLimit, Handler: s.importCIs},
+		{Pattern: "GET /api/v1/cis/export", Role: viewer, Handler: s.exportCIs},
+		{Pattern: "POST /api/v1/discovery/{source}", Role: manager, BodyLimit: CMDBFileLimit, Handler: s.discover},
+		{Pattern: "GET /api/v1/cmdb/audit", Role: viewer, Handler: s.configurationAudit},
+
+		// CMDB: how events name CIs, and the topology of incidents
+		{Pattern: "GET /api/v1/cmdb/mapping-rules", Role: viewer, Handler: s.listMappingRules},
+		{Pattern: "PUT /api/v1/cmdb/mapping-rules", Role: admin, Handler: s.setMappingRules},
+		{Pattern: "GET /api/v1/incidents/{id}/topology", Role: viewer, Handler: s.incidentTopology},
+		{Pattern: "POST /api/v1/incidents/{id}/root-cause", Role: responder, Handler: s.confirmRootCause},
+
 		// Events in, with an integration key
 		{Pattern: "POST /v2/enqueue", Role: Public, Auth: AuthIntegrationKey, BodyLimit: PagerDutyBodyLimit,
 			Handler: s.enqueuePagerDuty, WriteError: s.pagerDutyError},

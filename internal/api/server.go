@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 
 	"github.com/steadyhq/steady/internal/audit"
+	"github.com/steadyhq/steady/internal/cmdb"
 	"github.com/steadyhq/steady/internal/event"
 	"github.com/steadyhq/steady/internal/heartbeat"
 	"github.com/steadyhq/steady/internal/iam"
@@ -49,6 +50,8 @@ type Server struct {
 	Outbox     *notify.Outbox
 	Heartbeats *heartbeat.Monitor
 	Links      notify.Signer
+	// CMDB holds configuration items, relationships and topology.
+	CMDB *cmdb.Store
 
 	ingest     map[event.Source]*ingestMetrics
 	pending    atomic.Int64 // events submitted and not yet committed

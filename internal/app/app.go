@@ -19,6 +19,7 @@ import (
 
 	"github.com/steadyhq/steady/internal/api"
 	"github.com/steadyhq/steady/internal/audit"
+	"github.com/steadyhq/steady/internal/cmdb"
 	"github.com/steadyhq/steady/internal/demo"
 	"github.com/steadyhq/steady/internal/event"
 	"github.com/steadyhq/steady/internal/heartbeat"
@@ -70,12 +71,14 @@ type App struct {
 	Outbox    *notify.Outbox
 	// Heartbeats raise an alert when a beat is missed.
 	Heartbeats *heartbeat.Monitor
-	API        *api.Server
-	Web        *web.Server
-	Metrics    *obs.Metrics
-	Tracing    *obs.Tracing
-	Log        *slog.Logger
-	Clock      clock.Clock
+	// CMDB holds configuration items, their relationships and the topology.
+	CMDB    *cmdb.Store
+	API     *api.Server
+	Web     *web.Server
+	Metrics *obs.Metrics
+	Tracing *obs.Tracing
+	Log     *slog.Logger
+	Clock   clock.Clock
 	// Bootstrap holds the first admin's credentials when New created the database.
 	Bootstrap *iam.BootstrapResult
 
@@ -144,6 +147,11 @@ func New(ctx context.Context, o Options, env Env) (_ *App, err error) {
 		return nil, fmt.Errorf("tracing: %w", err)
 	}
 	a.Services = service.New(a.DB, a.Audit, a.Clock)
+	a.CMDB = cmdb.New(a.DB, a.Audit, a.Clock, a.Log)
+	a.Services.CIs = a.CMDB
+	if err := a.CMDB.FixNameKeys(ctx); err != nil {
+		return nil, fmt.Errorf("CMDB names: %w", err)
+	}
 	a.Incidents = incident.New(a.DB, a.Audit, a.Clock, a.Log)
 	a.Rules = rules.NewStore(a.DB, a.Audit, a.Clock, a.Log)
 	if err := a.Rules.Load(ctx); err != nil {
@@ -157,13 +165,19 @@ func New(ctx context.Context, o Options, env Env) (_ *App, err error) {
 			a.Rules.AlertsChanged(changes)
 			return nil
 		}}
+	// Topology-aware incidents: events name CIs (mapped in the senders'
+	// goroutines, from the in-memory graph), and alerts naming CIs that
+	// share a failing upstream CI join one incident.
+	topology := cmdb.NewTopology(a.CMDB)
+	a.Ingester.CIOf, a.Incidents.Topology = topology.CIOf, topology
 	watchIncidents(a.Metrics, a.Incidents)
+	watchCMDB(a.Metrics, a.CMDB)
 	if err := a.wireOnCall(ctx); err != nil {
 		return nil, err
 	}
 	if o.Demo {
 		seeded, err := demo.Seed(ctx, a.DB, a.IAM, demo.Estate{DB: a.DB, Clock: a.Clock, Services: a.Services,
-			Incidents: a.Incidents, Rules: a.Rules, Hook: a.Ingester.Hook, Schedules: a.Schedules, Policies: a.Policies})
+			Incidents: a.Incidents, Rules: a.Rules, Hook: a.Ingester.Hook, Schedules: a.Schedules, Policies: a.Policies, CMDB: a.CMDB})
 		if err != nil {
 			return nil, fmt.Errorf("seed demo data: %w", err)
 		}
@@ -175,10 +189,10 @@ func New(ctx context.Context, o Options, env Env) (_ *App, err error) {
 	a.API = &api.Server{DB: a.DB, IAM: a.IAM, Audit: a.Audit, Clock: a.Clock, Log: a.Log, Metrics: a.Metrics, Version: Version,
 		Services: a.Services, Ingester: a.Ingester, Incidents: a.Incidents, Rules: a.Rules,
 		Schedules: a.Schedules, Policies: a.Policies, Contacts: a.Contacts, Templates: a.Templates, Outbox: a.Outbox,
-		Heartbeats: a.Heartbeats, Links: a.Outbox.Signer}
+		Heartbeats: a.Heartbeats, Links: a.Outbox.Signer, CMDB: a.CMDB}
 	a.Web, err = web.New(web.Deps{IAM: a.IAM, Audit: a.Audit, Services: a.Services, Incidents: a.Incidents, Rules: a.Rules,
 		Schedules: a.Schedules, Policies: a.Policies, Contacts: a.Contacts, Templates: a.Templates, Outbox: a.Outbox,
-		Heartbeats: a.Heartbeats, Links: a.Outbox.Signer,
+		Heartbeats: a.Heartbeats, Links: a.Outbox.Signer, CMDB: a.CMDB,
 		Clock: a.Clock, Log: a.Log, Version: Version, SecureCookies: o.TLSCert != "" || strings.HasPrefix(o.PublicURL, "https://")})
 	if err != nil {
 		return nil, fmt.Errorf("web UI: %w", err)

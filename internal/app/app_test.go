@@ -164,5 +164,9 @@ func TestEventBecomesIncident(t *testing.T) {
 		if !strings.Contains(m, `steady_incidents_open{priority="P2"} 1`) {
 			t.Fatalf("open incidents metric missing:\n%s", m)
 		}
+		// The service's CI depends on nothing yet: one audit finding.
+		if !strings.Contains(m, `steady_cmdb_audit_findings{rule="service_without_dependencies"} 1`) {
+			t.Fatalf("configuration audit metric missing:\n%s", m)
+		}
 	})
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/steadyhq/steady/internal/cmdb"
 	"github.com/steadyhq/steady/internal/incident"
 	"github.com/steadyhq/steady/internal/platform/obs"
 )
@@ -39,5 +40,38 @@ func (o *openIncidents) Collect(ch chan<- prometheus.Metric) {
 	}
 	for _, p := range []string{"P1", "P2", "P3", "P4", "P5"} {
 		ch <- prometheus.MustNewConstMetric(o.desc, prometheus.GaugeValue, float64(counts[p]), p)
+	}
+}
+
+// watchCMDB exports the configuration audit's findings by rule, counted at
+// scrape time.
+func watchCMDB(m *obs.Metrics, st *cmdb.Store) {
+	m.Registry.MustRegister(&auditFindings{st: st,
+		desc: prometheus.NewDesc("steady_cmdb_audit_findings", "Configuration audit findings of the CMDB, by rule.", []string{"rule"}, nil)},
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "steady_cmdb_event_mapping_ambiguous_total",
+			Help: "Events left without a CI because their name matched several CIs equally well."},
+			func() float64 { return float64(st.AmbiguousMappings()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "steady_cmdb_graph_loads_total",
+			Help: "Loads of the in-memory CMDB graph."},
+			func() float64 { return float64(st.GraphStats().Loads) }))
+}
+
+type auditFindings struct {
+	st   *cmdb.Store
+	desc *prometheus.Desc
+}
+
+func (a *auditFindings) Describe(ch chan<- *prometheus.Desc) { ch <- a.desc }
+
+func (a *auditFindings) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	counts, err := a.st.AuditCounts(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(a.desc, err)
+		return
+	}
+	for _, rule := range cmdb.AuditRules {
+		ch <- prometheus.MustNewConstMetric(a.desc, prometheus.GaugeValue, float64(counts[rule]), rule)
 	}
 }

@@ -86,7 +86,8 @@ Maintenance: steady backup, steady restore, steady audit verify, steady migrate`
 		e.serviceCmd(), e.alertCmd(), e.eventCmd(), e.benchCmd(), e.incidentCmd(),
 		e.ruleCmd(), e.silenceCmd(), e.maintenanceCmd(), e.inhibitCmd(), e.outboxCmd(),
 		e.heartbeatCmd(), e.contactCmd(), e.notificationRuleCmd(), e.policyCmd(), e.templateCmd(),
-		e.onCallCmd(), e.scheduleCmd(), e.overrideCmd())
+		e.onCallCmd(), e.scheduleCmd(), e.overrideCmd(),
+		e.ciCmd(), e.ciClassCmd(), e.relationCmd(), e.impactCmd(), e.cmdbCmd())
 	return root
 }
 

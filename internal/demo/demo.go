@@ -87,6 +87,9 @@ func Seed(ctx context.Context, d *db.DB, svc *iam.Service, e Estate) (bool, erro
 	if err := seedOnCall(ctx, e, teamID, userID); err != nil {
 		return false, err
 	}
+	if err := seedCMDB(ctx, e); err != nil {
+		return false, err
+	}
 	_, err = d.W.ExecContext(ctx, "INSERT INTO settings (key, value) VALUES ($1, $2)", seededKey, "1")
 	return true, db.Classify(err)
 }

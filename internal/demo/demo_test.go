@@ -2,7 +2,9 @@ package demo_test
 
 import (
 	"context"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/steadyhq/steady/internal/app"
@@ -52,6 +54,31 @@ func TestDemo(t *testing.T) {
 		}
 		if n := count("SELECT COUNT(*) FROM schedule_overrides"); n != 1 {
 			t.Fatalf("%d overrides", n)
+		}
+		// The CMDB: the services are CIs, with what they run on.
+		if n := count("SELECT COUNT(*) FROM cis"); n != 18 {
+			t.Fatalf("%d CIs, want the 5 services and 13 more", n)
+		}
+		if n := count("SELECT COUNT(*) FROM ci_relations"); n < 15 {
+			t.Fatalf("%d relations", n)
+		}
+		var db1 int64
+		if err := s.App.DB.R.QueryRow("SELECT id FROM cis WHERE name = 'db-1.prod'").Scan(&db1); err != nil {
+			t.Fatal(err)
+		}
+		var imp struct {
+			Services []struct {
+				Name string `json:"name"`
+			} `json:"services"`
+		}
+		s.Do("GET", "/api/v1/cis/"+itoa(db1)+"/impact", s.AdminToken, nil).Want(200).JSON(&imp)
+		var names []string
+		for _, sv := range imp.Services {
+			names = append(names, sv.Name)
+		}
+		slices.Sort(names)
+		if strings.Join(names, ",") != "Checkout API,PostgreSQL Fleet" {
+			t.Fatalf("db-1.prod failing impacts %+v, want Checkout API and PostgreSQL Fleet", imp.Services)
 		}
 		if n := count("SELECT COUNT(*) FROM escalations WHERE policy_id IS NOT NULL"); n != 0 {
 			t.Fatalf("the demo incidents escalate: %d", n)

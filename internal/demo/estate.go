@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/steadyhq/steady/internal/cmdb"
 	"github.com/steadyhq/steady/internal/event"
 	"github.com/steadyhq/steady/internal/iam"
 	"github.com/steadyhq/steady/internal/incident"
@@ -24,6 +25,7 @@ type Estate struct {
 	Rules     *rules.Store
 	Schedules *oncall.Schedules
 	Policies  *oncall.Policies
+	CMDB      *cmdb.Store
 	// Hook is the ingest hook of the running app, so demo alerts group
 	// into incidents exactly as real ones do.
 	Hook event.Hook

@@ -28,6 +28,10 @@ type Routed struct {
 	// Priority, when an event rule set one, is the priority of the incident
 	// the event opens (P1 … P5).
 	Priority string
+	// CIID is the configuration item the event names (0: none), found by
+	// the Ingester's CIOf hook in the caller's goroutine; a new alert
+	// stores it (alerts.ci_id).
+	CIID int64
 
 	// The event and its labels as stored (JSON), encoded by Submit in the
 	// caller's goroutine so that the single commit loop does not.
@@ -64,6 +68,8 @@ type AlertChange struct {
 	Suppressed bool
 	// Priority set by an event rule, if any.
 	Priority string
+	// CIID is the configuration item the event names, 0 if none.
+	CIID int64
 }
 
 // Hook runs inside the ingest transaction after the alerts are written; an
@@ -91,6 +97,10 @@ type Ingester struct {
 	// silences, maintenance, inhibition): it may change the event, its
 	// service, Suppressed and Priority, and returns false to drop it.
 	Decide func(*Routed) bool
+	// CIOf, when set, names the configuration item of a trigger event (0:
+	// none). It runs in the callers' goroutines, after Decide, and must be
+	// cheap: an in-memory lookup.
+	CIOf func(*Event) int64
 	// MaxBatch caps the events in one transaction.
 	MaxBatch int
 
@@ -178,6 +188,9 @@ func (in *Ingester) Submit(ctx context.Context, items []Routed) ([]Result, error
 func (in *Ingester) submit(ctx context.Context, items []Routed) ([]Result, error) {
 	for i := range items {
 		items[i].encode()
+		if in.CIOf != nil && items[i].Event.Action == Trigger {
+			items[i].CIID = in.CIOf(&items[i].Event)
+		}
 	}
 	r := &request{items: items, done: make(chan struct{})}
 	select {
@@ -334,7 +347,7 @@ func (in *Ingester) write(batch []*request) error {
 						res.Change = "ignored"
 						touched = append(touched, nil)
 						changes = append(changes, AlertChange{ServiceID: it.ServiceID, Change: res.Change, Event: ev,
-							Suppressed: it.Suppressed != "", Priority: it.Priority})
+							Suppressed: it.Suppressed != "", Priority: it.Priority, CIID: it.CIID})
 						continue
 					}
 					w := byState[st]
@@ -358,7 +371,7 @@ func (in *Ingester) write(batch []*request) error {
 				}
 				touched = append(touched, st)
 				changes = append(changes, AlertChange{ServiceID: it.ServiceID, Change: res.Change, Event: ev,
-					Suppressed: it.Suppressed != "", Priority: it.Priority})
+					Suppressed: it.Suppressed != "", Priority: it.Priority, CIID: it.CIID})
 			}
 		}
 		// 3. Write the alerts: updates first, so that an alert resolved in
@@ -414,11 +427,16 @@ const (
 	alertChunk      = 32
 	rawChunk        = 64
 	touchChunk      = 32
-	alertInsertPer  = 14
+	alertInsertPer  = 15
 	rawInsertPer    = 7
 	touchPer        = 8
 	alertInsertCols = `INSERT INTO alerts (service_id, dedup_key, status, severity, summary, host, source, labels, count,
-		first_seen, last_seen, acknowledged_at, resolved_at, last_event) VALUES `
+		first_seen, last_seen, acknowledged_at, resolved_at, last_event, ci_id) VALUES `
+	// alertCI is the last value of an alert row, its CI: the id only if the
+	// CI still exists (the mapping may have used a copy of the CMDB from a
+	// moment ago), so that a CI deleted meanwhile leaves the alert without
+	// one instead of failing the batch.
+	alertCI       = "(SELECT id FROM cis WHERE id = ?)"
 	rawInsertCols = "INSERT INTO events (received_at, service_id, alert_id, source, action, dedup_key, body) VALUES "
 	// alertUpdate changes an alert's status (acknowledge, resolve), with
 	// whatever else the batch did to it.
@@ -436,8 +454,10 @@ var (
 		return "SELECT id, service_id, dedup_key, status, suppressed FROM alerts WHERE dedup_key IN (" + db.SQLite.Params(1, n) +
 			") AND status <> 'resolved'"
 	})
-	alertInsertSQL = sqlBySize(alertChunk, func(n int) string { return rowsSQL(alertInsertCols, alertInsertPer, n, " RETURNING id") })
-	rawInsertSQL   = sqlBySize(rawChunk, func(n int) string { return rowsSQL(rawInsertCols, rawInsertPer, n, "") })
+	alertInsertSQL = sqlBySize(alertChunk, func(n int) string {
+		return rowsOf(alertInsertCols, "("+db.SQLite.Params(1, alertInsertPer-1)+","+alertCI+")", n, " RETURNING id")
+	})
+	rawInsertSQL = sqlBySize(rawChunk, func(n int) string { return rowsSQL(rawInsertCols, rawInsertPer, n, "") })
 	// touchSQL repeats triggers on open alerts, many rows in one statement.
 	// It leaves status alone: status is in the WHERE of the dedup index, so
 	// setting it (even to the same value) makes SQLite rewrite that entry.
@@ -464,8 +484,12 @@ func sqlBySize(maxChunk int, build func(n int) string) []string {
 }
 
 func rowsSQL(head string, per, n int, tail string) string {
+	return rowsOf(head, "("+db.SQLite.Params(1, per)+")", n, tail)
+}
+
+// rowsOf repeats row n times between head and tail.
+func rowsOf(head, row string, n int, tail string) string {
 	var b strings.Builder
-	row := "(" + db.SQLite.Params(1, per) + ")"
 	b.Grow(len(head) + n*(len(row)+1) + len(tail))
 	b.WriteString(head)
 	for i := 0; i < n; i++ {
@@ -586,6 +610,14 @@ func (r *Routed) stored() (body, labels string) {
 	return r.body, r.labels
 }
 
+// ciOrNil is an alert's CI as a parameter: NULL for none.
+func ciOrNil(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}
+
 func ptrOrNil(p *int64) any {
 	if p == nil {
 		return nil
@@ -630,11 +662,13 @@ func (bw *batchWriter) insertAlerts(ws []*alertWrite) error {
 			if i > 0 {
 				b.WriteByte(',')
 			}
-			b.WriteString("(" + db.Postgres.Params(len(args)+1, alertInsertPer) + ")")
+			b.WriteString("(" + db.Postgres.Params(len(args)+1, alertInsertPer-1) +
+				", (SELECT id FROM cis WHERE id = $" + strconv.Itoa(len(args)+alertInsertPer) + "))")
 			ev := &w.it.Event
 			body, l := w.it.stored()
 			args = append(args, w.state.serviceID, w.state.key, w.state.status, string(ev.Severity), ev.Summary, ev.Host,
-				string(ev.Source), l, w.count, w.firstSeen, w.lastSeen, ptrOrNil(w.acknowledgedAt), ptrOrNil(w.resolvedAt), body)
+				string(ev.Source), l, w.count, w.firstSeen, w.lastSeen, ptrOrNil(w.acknowledgedAt), ptrOrNil(w.resolvedAt), body,
+				ciOrNil(w.it.CIID))
 		}
 		b.WriteString(" RETURNING id")
 		rows, err := bw.query(b.String(), args...)
@@ -652,7 +686,11 @@ func (bw *batchWriter) insertAlerts(ws []*alertWrite) error {
 		count, first, last := make([]int64, n), make([]int64, n), make([]int64, n)
 		key, status, sev, sum, host, src, labels, body := make([]string, n), make([]string, n), make([]string, n),
 			make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		cis := make([]*int64, n)
 		for i, w := range ws {
+			if w.it.CIID != 0 {
+				cis[i] = &w.it.CIID
+			}
 			ev := &w.it.Event
 			b, l := w.it.stored()
 			svc[i], key[i], status[i], sev[i], sum[i], host[i], src[i], labels[i] = w.state.serviceID, w.state.key, w.state.status,
@@ -660,11 +698,14 @@ func (bw *batchWriter) insertAlerts(ws []*alertWrite) error {
 			count[i], first[i], last[i], ack[i], res[i], body[i] = int64(w.count), w.firstSeen, w.lastSeen, w.acknowledgedAt, w.resolvedAt, b
 		}
 		rows, err := bw.tx.QueryContext(bw.ctx, `INSERT INTO alerts (service_id, dedup_key, status, severity, summary, host, source,
-			labels, count, first_seen, last_seen, acknowledged_at, resolved_at, last_event)
-			SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-				$8::text[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[], $14::text[])
+			labels, count, first_seen, last_seen, acknowledged_at, resolved_at, last_event, ci_id)
+			SELECT u.s, u.k, u.st, u.sev, u.sum, u.h, u.src, u.l, u.n, u.f, u.la, u.ack, u.res, u.b,
+				(SELECT c.id FROM cis c WHERE c.id = u.ci)
+			FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+				$8::text[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[], $14::text[], $15::bigint[])
+				AS u(s, k, st, sev, sum, h, src, l, n, f, la, ack, res, b, ci)
 			RETURNING id`,
-			svc, key, status, sev, sum, host, src, labels, count, first, last, ack, res, body)
+			svc, key, status, sev, sum, host, src, labels, count, first, last, ack, res, body, cis)
 		if err != nil {
 			return fmt.Errorf("insert alerts: %w", err)
 		}
@@ -682,7 +723,7 @@ func (bw *batchWriter) insertAlerts(ws []*alertWrite) error {
 			b, l := w.it.stored()
 			args = append(args, w.state.serviceID, w.state.key, w.state.status, string(ev.Severity), ev.Summary, ev.Host,
 				string(ev.Source), l, w.count, w.firstSeen, w.lastSeen, ptrOrNil(w.acknowledgedAt),
-				ptrOrNil(w.resolvedAt), b)
+				ptrOrNil(w.resolvedAt), b, ciOrNil(w.it.CIID))
 		}
 		i += n
 		rows, err := bw.query(alertInsertSQL[n], args...)

@@ -42,6 +42,12 @@ func (m *Manager) OnAlerts(ctx context.Context, tx *sql.Tx, changes []event.Aler
 		return err
 	}
 	now := m.Clock.Now().UnixMilli()
+	// Alerts naming CIs first look for an open incident sharing a failing
+	// upstream CI with them (nil: none name a CI, nothing to do).
+	topo, err := m.planTopology(ctx, tx, changes, services, now)
+	if err != nil {
+		return err
+	}
 
 	// 1. New alerts, grouped.
 	type group struct {
@@ -63,7 +69,7 @@ func (m *Manager) OnAlerts(ctx context.Context, tx *sql.Tx, changes []event.Aler
 			continue
 		}
 		conf, ok := services[c.ServiceID]
-		if !ok {
+		if !ok || topo.joins(c.AlertID) {
 			continue
 		}
 		key := groupKey(conf.groupBy, c.Event)
@@ -95,6 +101,9 @@ func (m *Manager) OnAlerts(ctx context.Context, tx *sql.Tx, changes []event.Aler
 		if err := setIncident(ctx, m.DB.Dialect, tx, id, g.alerts); err != nil {
 			return err
 		}
+	}
+	if err := m.applyTopology(ctx, tx, topo, incidentOf, now); err != nil {
+		return err
 	}
 
 	// 2. Resolved and acknowledged alerts move their incidents.
@@ -216,38 +225,8 @@ func (m *Manager) joinOrOpen(ctx context.Context, tx *sql.Tx, serviceID int64, k
 	case err != nil:
 		return 0, err
 	case conf.window == 0 || now-lastAlert <= conf.window:
-		sev, pri := curSeverity, ""
-		if severityRank(severity) > severityRank(curSeverity) {
-			sev = severity
-			if u := urgencyOf(severity); u < urgency {
-				urgency = u
-				pri = m.Matrix.Priority(impact, urgency)
-			}
-		}
-		q := `UPDATE incidents SET alert_count = alert_count + $1, open_alert_count = open_alert_count + $1,
-			last_alert_at = $2, updated_at = $2, severity = $3, urgency = $4, version = version + 1`
-		args := []any{n, now, sev, urgency}
-		if pri != "" {
-			q += ", priority = $6"
-			args = append(args, id, pri)
-		} else {
-			args = append(args, id)
-		}
-		if _, err := tx.ExecContext(ctx, q+" WHERE id = $5", args...); err != nil {
-			return 0, err
-		}
-		if pri != "" {
-			if err := m.retarget(ctx, tx, id, pri); err != nil {
-				return 0, err
-			}
-		}
-		body := fmt.Sprintf("%d new alert(s) joined", n)
-		data := map[string]any{"alerts": n}
-		if pri != "" {
-			body += "; priority raised to " + pri
-			data["priority"] = pri
-		}
-		return id, m.note(ctx, tx, id, "alerts_grouped", body, data)
+		return id, m.addAlerts(ctx, tx, id, curSeverity, impact, urgency, severity, n, now,
+			fmt.Sprintf("%d new alert(s) joined", n), map[string]any{"alerts": n})
 	}
 	impact = impactOf(conf.criticality)
 	urgency = urgencyOf(severity)
@@ -284,6 +263,44 @@ func (m *Manager) joinOrOpen(ctx context.Context, tx *sql.Tx, serviceID int64, k
 		return 0, err
 	}
 	return id, m.changed(ctx, tx, Change{IncidentID: id, ServiceID: &serviceID, Kind: ChangeOpened, TeamID: nullID(conf.teamID)})
+}
+
+// addAlerts counts n new alerts (of severity, the highest among them) into
+// open incident id, whose severity, impact and urgency are given: a higher
+// severity raises its urgency and priority. body and data are the timeline
+// entry.
+func (m *Manager) addAlerts(ctx context.Context, tx *sql.Tx, id int64, curSeverity string, impact, urgency int,
+	severity string, n int, now int64, body string, data map[string]any) error {
+	sev, pri := curSeverity, ""
+	if severityRank(severity) > severityRank(curSeverity) {
+		sev = severity
+		if u := urgencyOf(severity); u < urgency {
+			urgency = u
+			pri = m.Matrix.Priority(impact, urgency)
+		}
+	}
+	q := `UPDATE incidents SET alert_count = alert_count + $1, open_alert_count = open_alert_count + $1,
+		last_alert_at = $2, updated_at = $2, severity = $3, urgency = $4, version = version + 1`
+	args := []any{n, now, sev, urgency}
+	if pri != "" {
+		q += ", priority = $6"
+		args = append(args, id, pri)
+	} else {
+		args = append(args, id)
+	}
+	if _, err := tx.ExecContext(ctx, q+" WHERE id = $5", args...); err != nil {
+		return err
+	}
+	if pri != "" {
+		if err := m.retarget(ctx, tx, id, pri); err != nil {
+			return err
+		}
+	}
+	if pri != "" {
+		body += "; priority raised to " + pri
+		data["priority"] = pri
+	}
+	return m.note(ctx, tx, id, "alerts_grouped", body, data)
 }
 
 // groupValue is an event's label, or else the event field of that name

@@ -128,6 +128,10 @@ type Manager struct {
 	// OnChange, when set, is told of each lifecycle step (escalation reacts
 	// to them) inside the transaction that made it; its error undoes the step.
 	OnChange func(ctx context.Context, tx *sql.Tx, c Change) error
+	// Topology, when set, groups alerts that name CIs by the CMDB's
+	// topology and records the CIs of incidents (see topology.go).
+	Topology Topology
+	big      bigIncidents
 }
 
 // Change kinds handed to OnChange.

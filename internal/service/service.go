@@ -16,6 +16,7 @@ import (
 	"unicode"
 
 	"github.com/steadyhq/steady/internal/audit"
+	"github.com/steadyhq/steady/internal/cmdb"
 	"github.com/steadyhq/steady/internal/iam"
 	"github.com/steadyhq/steady/internal/platform/clock"
 	"github.com/steadyhq/steady/internal/platform/db"
@@ -53,10 +54,12 @@ type Service struct {
 	GroupWindow int `json:"group_window_seconds"`
 	// EscalationPolicyID is the escalation policy that pages for the
 	// service's incidents; nil for none.
-	EscalationPolicyID *int64    `json:"escalation_policy_id"`
-	CreatedAt          time.Time `json:"created_at"`
-	UpdatedAt          time.Time `json:"updated_at"`
-	Version            int64     `json:"version"`
+	EscalationPolicyID *int64 `json:"escalation_policy_id"`
+	// CIID is the service's configuration item (class business_service).
+	CIID      *int64    `json:"ci_id"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+	Version   int64     `json:"version"`
 }
 
 // Fields is the writable part of a service, for create and update.
@@ -150,24 +153,28 @@ type Catalog struct {
 	Audit *audit.Log
 	Clock clock.Clock
 
+	// CIs keeps each service's CI in step with it (the app's CMDB, so that
+	// its graph hears of the change at once).
+	CIs *cmdb.Store
+
 	mu   sync.Mutex
 	keys map[string]cachedKey
 }
 
 // New returns a catalog.
 func New(d *db.DB, a *audit.Log, c clock.Clock) *Catalog {
-	return &Catalog{DB: d, Audit: a, Clock: c, keys: map[string]cachedKey{}}
+	return &Catalog{DB: d, Audit: a, Clock: c, CIs: cmdb.New(d, a, c, nil), keys: map[string]cachedKey{}}
 }
 
-const cols = "id, name, description, team_id, criticality, labels, auto_resolve, group_by, group_window_s, escalation_policy_id, created_at, updated_at, version"
+const cols = "id, name, description, team_id, criticality, labels, auto_resolve, group_by, group_window_s, escalation_policy_id, ci_id, created_at, updated_at, version"
 
 func scan(r db.Scanner) (Service, error) {
 	var s Service
-	var team, policy sql.NullInt64
+	var team, policy, ci sql.NullInt64
 	var labels, groupBy string
 	var created, updated int64
 	err := r.Scan(&s.ID, &s.Name, &s.Description, &team, &s.Criticality, &labels, &s.AutoResolve, &groupBy,
-		&s.GroupWindow, &policy, &created, &updated, &s.Version)
+		&s.GroupWindow, &policy, &ci, &created, &updated, &s.Version)
 	if err != nil {
 		return s, err
 	}
@@ -176,6 +183,9 @@ func scan(r db.Scanner) (Service, error) {
 	}
 	if policy.Valid {
 		s.EscalationPolicyID = &policy.Int64
+	}
+	if ci.Valid {
+		s.CIID = &ci.Int64
 	}
 	_ = json.Unmarshal([]byte(labels), &s.Labels)
 	_ = json.Unmarshal([]byte(groupBy), &s.GroupBy)
@@ -242,6 +252,9 @@ func (c *Catalog) Create(ctx context.Context, f Fields) (Service, error) {
 			jsonText(s.GroupBy), s.GroupWindow, s.EscalationPolicyID, now))
 		if err != nil {
 			return conflictOrTeam(err)
+		}
+		if err := c.createCI(ctx, tx, &out); err != nil {
+			return err
 		}
 		return c.Audit.Record(ctx, tx, audit.Event{Action: "service.create", ObjectType: "service", ObjectID: out.ID,
 			Summary: "created service " + out.Name, Changes: map[string]any{"name": out.Name, "team_id": out.TeamID, "criticality": out.Criticality,
@@ -325,6 +338,9 @@ func (c *Catalog) Update(ctx context.Context, id int64, f Fields, ifVersion int6
 		if err != nil {
 			return conflictOrTeam(err)
 		}
+		if err := c.syncCI(ctx, tx, &out); err != nil {
+			return err
+		}
 		return c.Audit.Record(ctx, tx, audit.Event{Action: "service.update", ObjectType: "service", ObjectID: id,
 			Summary: "updated service " + out.Name,
 			Changes: audit.Diff("name", old.Name, out.Name, "description", old.Description, out.Description,
@@ -355,6 +371,11 @@ func (c *Catalog) Delete(ctx context.Context, id int64) error {
 		}
 		if _, err := tx.ExecContext(ctx, "DELETE FROM services WHERE id = $1", id); err != nil {
 			return err
+		}
+		if s.CIID != nil {
+			if err := c.CIs.DeleteTx(ctx, tx, *s.CIID); err != nil && !errs.Is(err, errs.KindNotFound) {
+				return err
+			}
 		}
 		return c.Audit.Record(ctx, tx, audit.Event{Action: "service.delete", ObjectType: "service", ObjectID: id,
 			Summary: "deleted service " + s.Name})
@@ -516,4 +537,37 @@ func (c *Catalog) forgetKeys() {
 	c.mu.Lock()
 	c.keys = map[string]cachedKey{}
 	c.mu.Unlock()
+}
+
+// createCI makes the CI of a new service (class business_service) in its
+// transaction and links them.
+func (c *Catalog) createCI(ctx context.Context, tx *sql.Tx, s *Service) error {
+	ci, _, err := c.CIs.UpsertTx(ctx, tx, cmdb.CIInput{Class: cmdb.ClassBusinessService, Name: s.Name, TeamID: s.TeamID}, cmdb.UpsertOptions{})
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, "UPDATE services SET ci_id = $1 WHERE id = $2", ci.ID, s.ID); err != nil {
+		return err
+	}
+	s.CIID = &ci.ID
+	return nil
+}
+
+// syncCI gives a service's CI the service's name and team (with history),
+// or makes the CI if the service has none.
+func (c *Catalog) syncCI(ctx context.Context, tx *sql.Tx, s *Service) error {
+	if s.CIID == nil {
+		return c.createCI(ctx, tx, s)
+	}
+	ci, err := c.CIs.GetCITx(ctx, tx, *s.CIID)
+	if errs.Is(err, errs.KindNotFound) {
+		return c.createCI(ctx, tx, s)
+	}
+	if err != nil {
+		return err
+	}
+	in := ci.Input()
+	in.Name, in.TeamID = s.Name, s.TeamID
+	_, _, err = c.CIs.UpsertTx(ctx, tx, in, cmdb.UpsertOptions{ID: ci.ID})
+	return err
 }

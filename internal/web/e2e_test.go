@@ -399,6 +399,15 @@ func TestScreenshots(t *testing.T) {
 	page("heartbeats", "/heartbeats")
 	page("heartbeat-new", "/heartbeats/new")
 
+	// The CMDB (the demo's estate; CI 1 is the Checkout API service).
+	page("cmdb", "/cmdb")
+	page("cmdb-ci", "/cmdb/cis/1")
+	page("cmdb-impact", "/cmdb/cis/1/impact")
+	page("cmdb-map", "/cmdb/map?ci=1&depth=6")
+	page("cmdb-classes", "/cmdb/classes")
+	page("cmdb-import", "/cmdb/import")
+	page("cmdb-audit", "/cmdb/audit")
+
 	// A viewer reads a rule and tries it.
 	v := s.NewUser(iam.RoleViewer)
 	do(t, tab, "sign in as a viewer", chromedp.Click(chromedp.CSS(`form[action="/logout"] button`)), chromedp.WaitVisible(chromedp.ID("login-title")),

@@ -293,6 +293,11 @@ type incidentData struct {
 	// EditOpen opens the edit form: it came back with a problem.
 	EditOpen bool
 	MyID     string
+	// Topology: the incident's affected CIs, impacted services and
+	// root-cause candidates; RootCauses are the CIs a responder may choose
+	// as the root cause.
+	Topology   incident.IncidentTopology
+	RootCauses []option
 }
 
 // incidentLists is how many alerts and raw events the incident page shows at once.
@@ -346,6 +351,13 @@ func (s *Server) showIncident(w http.ResponseWriter, r *http.Request, status int
 	}
 	if d.Related, err = s.Incidents.Related(ctx, id); err != nil {
 		return err
+	}
+	if d.Topology, err = s.Incidents.TopologyOf(ctx, id); err != nil {
+		return err
+	}
+	d.RootCauses = rootCauseOptions(d.Topology)
+	if !f.Values.Has("ci_id") && len(d.Topology.RootCauses) > 0 {
+		f.Set("ci_id", itoa(d.Topology.RootCauses[0].CIID))
 	}
 	if me(r).Role.AtLeast(iam.RoleResponder) {
 		if d.Users, err = s.userOptions(r, "Nobody"); err != nil {
@@ -589,6 +601,49 @@ func (s *Server) linkIncident(w http.ResponseWriter, r *http.Request) error {
 		return s.retry(w, r, err, f, map[string]string{"related_id": "related"}, show)
 	}
 	return s.done(w, r, "/incidents/"+itoa(id), "%s is now related to %s.", incident.Number(id), incident.Number(rel))
+}
+
+// rootCauseOptions are the CIs a responder may name as the root cause: the
+// candidates in their order, then the affected CIs that are not one.
+func rootCauseOptions(t incident.IncidentTopology) []option {
+	seen := map[int64]bool{}
+	var out []option
+	for _, l := range [][]incident.TopologyCI{t.RootCauses, t.Affected} {
+		for _, c := range l {
+			if !seen[c.CIID] {
+				seen[c.CIID] = true
+				out = append(out, option{itoa(c.CIID), c.Name + " (" + strings.ReplaceAll(c.Class, "_", " ") + ")"})
+			}
+		}
+	}
+	return out
+}
+
+// confirmRootCause confirms the probable root cause, or sets another CI.
+func (s *Server) confirmRootCause(w http.ResponseWriter, r *http.Request) error {
+	if err := requireRole(r, iam.RoleResponder); err != nil {
+		return err
+	}
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	f := newForm(r.PostForm)
+	show := func(status int, f *form) error { return s.showIncident(w, r, status, id, f) }
+	ci, ok := optionalID(f.Get("ci_id"))
+	if !ok || ci == 0 {
+		f.Fail("ci_id", "must be one of the CIs listed")
+		return invalid(f, show)
+	}
+	t, err := s.Incidents.ConfirmRootCause(r.Context(), id, incident.RootCauseInput{CIID: ci})
+	if err != nil {
+		return s.retry(w, r, err, f, nil, show)
+	}
+	name := "the CI"
+	if len(t.RootCauses) > 0 {
+		name = t.RootCauses[0].Name
+	}
+	return s.done(w, r, "/incidents/"+itoa(id)+"#topology", "Root cause of %s: %s.", incident.Number(id), name)
 }
 
 // Creating an incident by hand.

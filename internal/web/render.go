@@ -49,6 +49,10 @@ type views struct {
 	policies, policy, policyForm                 *template.Template
 	heartbeats, heartbeatForm, heartbeatCreated  *template.Template
 	messageTemplates, messageTemplateForm        *template.Template
+	cmdb, cmdbCI, cmdbCIForm, cmdbClasses        *template.Template
+	cmdbClass                                    *template.Template
+	cmdbImport, cmdbAudit                        *template.Template
+	cmdbImpact, cmdbMap                          *template.Template
 }
 
 const layoutFile = "layout.html"
@@ -79,6 +83,9 @@ func parseViews(fsys fs.FS, funcs template.FuncMap) (views, error) {
 		{"policies.html", &v.policies}, {"policy.html", &v.policy}, {"policy_form.html", &v.policyForm},
 		{"heartbeats.html", &v.heartbeats}, {"heartbeat_form.html", &v.heartbeatForm}, {"heartbeat_created.html", &v.heartbeatCreated},
 		{"notification_templates.html", &v.messageTemplates}, {"notification_template.html", &v.messageTemplateForm},
+		{"cmdb_cis.html", &v.cmdb}, {"cmdb_ci.html", &v.cmdbCI}, {"cmdb_ci_form.html", &v.cmdbCIForm}, {"cmdb_classes.html", &v.cmdbClasses}, {"cmdb_class.html", &v.cmdbClass},
+		{"cmdb_import.html", &v.cmdbImport}, {"cmdb_audit.html", &v.cmdbAudit},
+		{"cmdb_impact.html", &v.cmdbImpact}, {"cmdb_map.html", &v.cmdbMap},
 	}
 	used := map[string]bool{layoutFile: true}
 	for _, p := range pages {

@@ -54,6 +54,7 @@ func (s *Server) routes() []route {
 		{"POST /incidents/{id}/notes", signedIn, s.addIncidentNote},
 		{"POST /incidents/{id}/edit", signedIn, s.updateIncident},
 		{"POST /incidents/{id}/links", signedIn, s.linkIncident},
+		{"POST /incidents/{id}/root-cause", signedIn, s.confirmRootCause},
 
 		// Alerts
 		{"GET /alerts", signedIn, s.alerts},
@@ -196,6 +197,31 @@ func (s *Server) routes() []route {
 		{"POST /heartbeats/{id}/resume", signedIn, s.resumeHeartbeat},
 		{"POST /heartbeats/{id}/rotate-key", signedIn, s.rotateHeartbeatKey},
 		{"POST /heartbeats/{id}/delete", signedIn, s.deleteHeartbeat},
+
+		// CMDB: classes and CIs
+		{"GET /cmdb", signedIn, s.cmdbPage},
+		{"GET /cmdb/cis/new", signedIn, s.newCIPage},
+		{"POST /cmdb/cis", signedIn, s.createCI},
+		{"GET /cmdb/cis/{id}", signedIn, s.ciPage},
+		{"GET /cmdb/cis/{id}/edit", signedIn, s.editCIPage},
+		{"POST /cmdb/cis/{id}/edit", signedIn, s.updateCI},
+		{"POST /cmdb/cis/{id}/lifecycle", signedIn, s.setCILifecycle},
+		{"POST /cmdb/cis/{id}/delete", signedIn, s.deleteCI},
+		{"GET /cmdb/classes", signedIn, s.ciClassesPage},
+		{"GET /cmdb/classes/{key}", signedIn, s.ciClassPage},
+
+		// CMDB: relationships, impact and the service map
+		{"GET /cmdb/cis/{id}/impact", signedIn, s.impactPage},
+		{"POST /cmdb/cis/{id}/relations", signedIn, s.addRelation},
+		{"POST /cmdb/cis/{id}/relations/{rel_id}/delete", signedIn, s.removeRelation},
+		{"POST /cmdb/cis/{id}/redundancy", signedIn, s.setRedundancy},
+		{"POST /cmdb/cis/{id}/redundancy/delete", signedIn, s.clearRedundancy},
+		{"GET /cmdb/map", signedIn, s.mapPage},
+
+		// CMDB: import, export and the configuration audit
+		{"GET /cmdb/import", signedIn, s.importPage},
+		{"POST /cmdb/import", signedIn, s.importCIs},
+		{"GET /cmdb/audit", signedIn, s.cmdbAuditPage},
 
 		// Own account
 		{"GET /account", signedIn, s.accountPage},

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/steadyhq/steady/internal/audit"
+	"github.com/steadyhq/steady/internal/cmdb"
 	"github.com/steadyhq/steady/internal/heartbeat"
 	"github.com/steadyhq/steady/internal/iam"
 	"github.com/steadyhq/steady/internal/incident"
@@ -37,9 +38,11 @@ type Deps struct {
 	Outbox     *notify.Outbox
 	Heartbeats *heartbeat.Monitor
 	Links      notify.Signer
-	Clock      clock.Clock
-	Log        *slog.Logger
-	Version    string
+	// CMDB holds configuration items, relationships and topology.
+	CMDB    *cmdb.Store
+	Clock   clock.Clock
+	Log     *slog.Logger
+	Version string
 	// SecureCookies marks cookies Secure (the server runs under TLS or behind
 	// an https:// public URL).
 	SecureCookies bool

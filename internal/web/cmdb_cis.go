@@ -1,0 +1,635 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/steadyhq/steady/internal/cmdb"
+	"github.com/steadyhq/steady/internal/iam"
+	"github.com/steadyhq/steady/internal/incident"
+	"github.com/steadyhq/steady/internal/platform/errs"
+)
+
+// The CMDB pages: search and list CIs by class, a CI with its attributes,
+// relationships, history and open incidents, the forms to create and edit
+// CIs, and the classes. Everyone signed in reads; managers write. The CMDB
+// store decides who may do what.
+
+// ciPageSize is how many CIs a list page shows.
+const ciPageSize = 50
+
+type classLink struct {
+	Key, Name string
+	Count     int64
+	Current   bool
+}
+
+type cmdbData struct {
+	Rows                          []ciRow
+	Classes                       []classLink
+	Total                         int64
+	ClassOpts, Envs, Lifes, Teams []option
+	Filtered                      bool
+	Pager                         pager
+}
+
+// ciRow is a CI as a list shows it.
+type ciRow struct {
+	cmdb.CI
+	ClassName, Team string
+}
+
+func envOptions(none string) []option {
+	out := []option{{"", none}}
+	for _, e := range cmdb.Environments {
+		out = append(out, option{e, sentenceCase(strings.ReplaceAll(e, "_", " "))})
+	}
+	return out
+}
+
+func lifecycleOptions(none string) []option {
+	out := []option{{"", none}}
+	for _, l := range []string{cmdb.LifecyclePlanned, cmdb.LifecycleInUse, cmdb.LifecycleMaintenance, cmdb.LifecycleRetired, cmdb.LifecycleDisposed} {
+		out = append(out, option{l, lifecycleText(l)})
+	}
+	return out
+}
+
+func lifecycleText(l string) string { return sentenceCase(strings.ReplaceAll(l, "_", " ")) }
+
+// teamNames maps team ids to names, from the options of a team select.
+func teamNames(opts []option) map[int64]string {
+	out := map[int64]string{}
+	for _, o := range opts {
+		if id, err := strconv.ParseInt(o.Value, 10, 64); err == nil {
+			out[id] = o.Label
+		}
+	}
+	return out
+}
+
+func (s *Server) cmdbPage(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	f := newForm(q)
+	filter := cmdb.Filter{Class: f.Get("class"), Environment: f.Get("environment"), Lifecycle: f.Get("lifecycle"), Q: f.Get("q")}
+	if v := f.Get("team"); v != "" {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || id < 1 {
+			f.Fail("team", "must be one of the listed teams")
+		}
+		filter.TeamID = id
+	}
+	if v := f.Get("attr"); v != "" {
+		m, err := cmdb.ParseAttrMatch(v)
+		if err != nil {
+			f.Fail("attr", "must be key:value, such as os:debian")
+		}
+		filter.Attrs = []cmdb.AttrMatch{m}
+	}
+	p, err := cmdb.ParsePage(strconv.Itoa(ciPageSize), q.Get("after"))
+	if err != nil {
+		return &errs.Error{Kind: errs.KindInvalid, Message: "this page link is not valid; start from the first page"}
+	}
+	classes, err := s.CMDB.Classes(r.Context())
+	if err != nil {
+		return err
+	}
+	teams, err := s.teamOptions(r, "Any team")
+	if err != nil {
+		return err
+	}
+	d := cmdbData{ClassOpts: []option{{"", "Any class"}}, Envs: envOptions("Any environment"), Lifes: lifecycleOptions("Any state"), Teams: teams,
+		Filtered: filter.Class != "" || filter.Environment != "" || filter.Lifecycle != "" || filter.Q != "" || filter.TeamID != 0 || len(filter.Attrs) > 0}
+	names := map[string]string{}
+	for _, c := range classes {
+		names[c.Key] = c.Name
+		d.ClassOpts = append(d.ClassOpts, option{c.Key, c.Name})
+	}
+	show := func(status int, f *form) error {
+		return s.render(w, r, status, s.v.cmdb, view{Title: "CMDB", Nav: "cmdb", Form: f, Data: d})
+	}
+	if f.Invalid() {
+		return invalid(f, show)
+	}
+	counts, err := s.CMDB.CountByClass(r.Context(), filter)
+	if err != nil {
+		return s.retry(w, r, err, f, nil, show)
+	}
+	for _, c := range classes {
+		if counts[c.Key] > 0 || c.Key == filter.Class {
+			d.Classes = append(d.Classes, classLink{Key: c.Key, Name: c.Name, Count: counts[c.Key], Current: c.Key == filter.Class})
+		}
+		d.Total += counts[c.Key]
+	}
+	l, err := s.CMDB.List(r.Context(), filter, p)
+	if err != nil {
+		return s.retry(w, r, err, f, map[string]string{"attr": "attr"}, show)
+	}
+	tn := teamNames(teams)
+	for _, ci := range l.Items {
+		row := ciRow{CI: ci, ClassName: names[ci.Class]}
+		if ci.TeamID != nil {
+			row.Team = tn[*ci.TeamID]
+		}
+		d.Rows = append(d.Rows, row)
+	}
+	d.Pager = pagerOf(r, l.Next)
+	return show(http.StatusOK, f)
+}
+
+// attrField is one attribute of a class as a form shows it.
+type attrField struct {
+	Def     cmdb.AttrDef
+	Name    string // the form field: attr.<key>
+	Type    string // the input type
+	Options []option
+	Hint    string
+}
+
+func attrFields(c cmdb.Class) []attrField {
+	out := make([]attrField, 0, len(c.Attributes))
+	for _, a := range c.Attributes {
+		af := attrField{Def: a, Name: "attr." + a.Key, Type: "text"}
+		switch a.Type {
+		case cmdb.TypeNumber:
+			af.Hint = "A number."
+		case cmdb.TypeBoolean:
+			af.Options = []option{{"", "Not set"}, {"true", "Yes"}, {"false", "No"}}
+		case cmdb.TypeEnum:
+			af.Options = []option{{"", "Not set"}}
+			for _, e := range a.Enum {
+				af.Options = append(af.Options, option{e, e})
+			}
+		case cmdb.TypeDate:
+			af.Type = "date"
+		case cmdb.TypeIP:
+			af.Hint = "An IPv4 or IPv6 address."
+		case cmdb.TypeURL:
+			af.Type, af.Hint = "url", "An absolute URL, such as https://wiki.example.com/page."
+		case cmdb.TypeRef:
+			af.Hint = "The id or exact name of another CI"
+			if a.RefClass != "" {
+				af.Hint += " of class " + a.RefClass
+			}
+			af.Hint += "."
+		}
+		if a.Unique {
+			af.Hint = strings.TrimSpace(af.Hint + " Unique within the class.")
+		}
+		if af.Options != nil {
+			af.Type = "select"
+		}
+		out = append(out, af)
+	}
+	return out
+}
+
+// attrInput is the value of an attribute for its form field.
+func attrInput(v any, def cmdb.AttrDef) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case bool:
+		return strconv.FormatBool(x)
+	}
+	return fmt.Sprint(v)
+}
+
+type ciFormData struct {
+	CI                *cmdb.CI // nil for a new CI
+	Class             *cmdb.Class
+	Attrs             []attrField
+	ClassOpts         []option
+	Teams, Envs, Life []option
+}
+
+func (s *Server) showCIForm(w http.ResponseWriter, r *http.Request, status int, cur *cmdb.CI, cls *cmdb.Class, f *form) error {
+	d := ciFormData{CI: cur, Class: cls, Envs: envOptions("")[1:], Life: lifecycleOptions("")[1:5]}
+	var err error
+	if d.Teams, err = s.teamOptions(r, "No team"); err != nil {
+		return err
+	}
+	classes, err := s.CMDB.Classes(r.Context())
+	if err != nil {
+		return err
+	}
+	d.ClassOpts = []option{{"", "Choose a class"}}
+	for _, c := range classes {
+		d.ClassOpts = append(d.ClassOpts, option{c.Key, c.Name})
+	}
+	if cls != nil {
+		d.Attrs = attrFields(*cls)
+	}
+	title := "New CI"
+	if cur != nil {
+		title = "Edit " + cur.Name
+	}
+	return s.render(w, r, status, s.v.cmdbCIForm, view{Title: title, Nav: "cmdb", Form: f, Data: d})
+}
+
+// setCIError shows a CMDB error on a CI form, attributes under their own
+// fields with their labels.
+func setCIError(f *form, err error, cls *cmdb.Class) bool {
+	e, ok := errs.As(err)
+	if !ok || (e.Kind != errs.KindInvalid && e.Kind != errs.KindConflict && e.Kind != errs.KindPreconditionFailed) {
+		return false
+	}
+	for _, fe := range e.Fields {
+		name, label := fe.Field, ""
+		if key, ok := strings.CutPrefix(fe.Field, "attributes."); ok {
+			name, label = "attr."+key, key
+			if cls != nil {
+				if def, ok := cls.Attr(key); ok {
+					label = def.Name
+				}
+			}
+		}
+		if name == "team_id" {
+			name = "team"
+		}
+		if label == "" {
+			f.Fail(name, fe.Detail)
+			continue
+		}
+		if _, seen := f.Errors[name]; !seen {
+			f.order = append(f.order, name)
+		}
+		f.Errors[name] = label + " " + fe.Detail
+	}
+	if len(e.Fields) > 0 {
+		f.Message = "Please correct what is marked below."
+	} else {
+		f.Message = sentence(e.Message)
+	}
+	return true
+}
+
+func (s *Server) newCIPage(w http.ResponseWriter, r *http.Request) error {
+	if err := requireRole(r, iam.RoleManager); err != nil {
+		return err
+	}
+	f := newForm(nil).Set("environment", cmdb.Environments[0]).Set("lifecycle", cmdb.LifecycleInUse)
+	var cls *cmdb.Class
+	if key := r.URL.Query().Get("class"); key != "" {
+		c, err := s.CMDB.GetClass(r.Context(), key)
+		if errs.Is(err, errs.KindNotFound) {
+			f.Fail("class", "must be one of the listed classes")
+			return s.showCIForm(w, r, http.StatusBadRequest, nil, nil, f)
+		} else if err != nil {
+			return err
+		}
+		cls = &c.Class
+		f.Set("class", key)
+	}
+	return s.showCIForm(w, r, http.StatusOK, nil, cls, f)
+}
+
+// ciFormInput reads the fields every CI form has, and the attributes of cls.
+func ciFormInput(f *form, cls *cmdb.Class) (cmdb.CIInput, map[string]any) {
+	in := cmdb.CIInput{Name: f.Get("name"), Environment: f.Get("environment"), Location: f.Get("location"), Lifecycle: f.Get("lifecycle")}
+	if v := f.Get("team"); v != "" {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || id < 1 {
+			f.Fail("team", "must be one of the listed teams")
+		}
+		in.TeamID = &id
+	}
+	attrs := map[string]any{}
+	if cls != nil {
+		for _, a := range cls.Attributes {
+			attrs[a.Key] = f.Get("attr." + a.Key)
+		}
+	}
+	return in, attrs
+}
+
+func (s *Server) createCI(w http.ResponseWriter, r *http.Request) error {
+	if err := requireRole(r, iam.RoleManager); err != nil {
+		return err
+	}
+	f := newForm(r.PostForm)
+	var cls *cmdb.Class
+	if c, err := s.CMDB.GetClass(r.Context(), f.Get("class")); err == nil {
+		cls = &c.Class
+	} else if !errs.Is(err, errs.KindNotFound) {
+		return err
+	}
+	show := func(status int, f *form) error { return s.showCIForm(w, r, status, nil, cls, f) }
+	if cls == nil {
+		f.Fail("class", "must be one of the listed classes")
+		return invalid(f, show)
+	}
+	in, attrs := ciFormInput(f, cls)
+	in.Class, in.Attributes = cls.Key, attrs
+	if f.Invalid() {
+		return invalid(f, show)
+	}
+	out, err := s.CMDB.CreateCI(r.Context(), in)
+	if err != nil {
+		if setCIError(f, err, cls) {
+			return show(httpStatus(err), f)
+		}
+		return err
+	}
+	return s.done(w, r, "/cmdb/cis/"+itoa(out.ID), "Created %s %s.", cls.Name, out.Name)
+}
+
+// httpStatus is the status a form answers with for a CMDB error.
+func httpStatus(err error) int {
+	switch errs.KindOf(err) {
+	case errs.KindConflict:
+		return http.StatusConflict
+	case errs.KindPreconditionFailed:
+		return http.StatusPreconditionFailed
+	}
+	return http.StatusBadRequest
+}
+
+type ciHistoryRow struct {
+	cmdb.HistoryEntry
+	BeforeText, AfterText string
+}
+
+type ciPageData struct {
+	CI          cmdb.CI
+	Class       cmdb.Class
+	Team        string
+	Attrs       []ciAttrRow
+	Next        []option // lifecycle states it may go to
+	History     []ciHistoryRow
+	HistoryMore string
+	Incidents   []incident.CIIncident
+	Relations   []ciRelationRow
+}
+
+type ciAttrRow struct {
+	Name, Value string
+	RefID       int64
+	RefName     string
+}
+
+type ciRelationRow struct {
+	Type, Direction string
+	OtherID         int64
+	OtherName       string
+}
+
+// historyText shows a value of the history: "—" for none.
+func historyText(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "—"
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case string:
+		return x
+	}
+	return prettyJSON(v)
+}
+
+func (s *Server) ciPage(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	ci, err := s.CMDB.GetCI(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	return s.showCI(w, r, http.StatusOK, ci, nil)
+}
+
+func (s *Server) showCI(w http.ResponseWriter, r *http.Request, status int, ci cmdb.CI, f *form) error {
+	ctx := r.Context()
+	cls, err := s.CMDB.GetClass(ctx, ci.Class)
+	if err != nil {
+		return err
+	}
+	d := ciPageData{CI: ci, Class: cls.Class}
+	if ci.TeamID != nil {
+		if t, err := s.IAM.GetTeam(ctx, *ci.TeamID); err == nil {
+			d.Team = t.Name
+		}
+	}
+	for _, a := range cls.Attributes {
+		v, ok := ci.Attributes[a.Key]
+		if !ok {
+			continue
+		}
+		row := ciAttrRow{Name: a.Name, Value: attrInput(v, a)}
+		if a.Type == cmdb.TypeBoolean {
+			row.Value = map[bool]string{true: "Yes", false: "No"}[v == true]
+		}
+		if a.Type == cmdb.TypeRef {
+			if f, ok := v.(float64); ok {
+				row.RefID = int64(f)
+				if other, err := s.CMDB.GetCI(ctx, row.RefID); err == nil {
+					row.RefName = other.Name
+				}
+			}
+		}
+		d.Attrs = append(d.Attrs, row)
+	}
+	for _, l := range cmdb.Lifecycles[ci.Lifecycle] {
+		d.Next = append(d.Next, option{l, lifecycleText(l)})
+	}
+	hp, err := cursorOf(r, "history", 20)
+	if err != nil {
+		return err
+	}
+	h, err := s.CMDB.History(ctx, ci.ID, hp)
+	if err != nil {
+		return err
+	}
+	for _, e := range h.Items {
+		d.History = append(d.History, ciHistoryRow{HistoryEntry: e, BeforeText: historyText(e.Before), AfterText: historyText(e.After)})
+	}
+	d.HistoryMore = pagerAt(r, "history", h.Next, "#history").Next
+	if d.Incidents, err = s.Incidents.OpenIncidentsOfCI(ctx, ci.ID); err != nil {
+		return err
+	}
+	rels, err := s.CMDB.Relations(ctx, ci.ID)
+	if err != nil {
+		return err
+	}
+	for _, rel := range rels {
+		row := ciRelationRow{Type: strings.ReplaceAll(rel.Type, "_", " ")}
+		if rel.SourceID == ci.ID {
+			row.Direction, row.OtherID, row.OtherName = "outgoing", rel.TargetID, rel.TargetName
+		} else {
+			row.Direction, row.OtherID, row.OtherName = "incoming", rel.SourceID, rel.SourceName
+		}
+		d.Relations = append(d.Relations, row)
+	}
+	return s.render(w, r, status, s.v.cmdbCI, view{Title: ci.Name, Nav: "cmdb", Form: f, Data: d})
+}
+
+// ciForm fills the edit form with a CI's values.
+func ciForm(ci cmdb.CI, cls cmdb.Class) *form {
+	f := newForm(nil).Set("name", ci.Name).Set("environment", ci.Environment).Set("location", ci.Location).
+		Set("version", itoa(ci.Version))
+	if ci.TeamID != nil {
+		f.Set("team", itoa(*ci.TeamID))
+	}
+	for _, a := range cls.Attributes {
+		if v, ok := ci.Attributes[a.Key]; ok {
+			f.Set("attr."+a.Key, attrInput(v, a))
+		}
+	}
+	return f
+}
+
+func (s *Server) editCIPage(w http.ResponseWriter, r *http.Request) error {
+	if err := requireRole(r, iam.RoleManager); err != nil {
+		return err
+	}
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	ci, err := s.CMDB.GetCI(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	cls, err := s.CMDB.GetClass(r.Context(), ci.Class)
+	if err != nil {
+		return err
+	}
+	return s.showCIForm(w, r, http.StatusOK, &ci, &cls.Class, ciForm(ci, cls.Class))
+}
+
+func (s *Server) updateCI(w http.ResponseWriter, r *http.Request) error {
+	if err := requireRole(r, iam.RoleManager); err != nil {
+		return err
+	}
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	ci, err := s.CMDB.GetCI(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	cls, err := s.CMDB.GetClass(r.Context(), ci.Class)
+	if err != nil {
+		return err
+	}
+	f := newForm(r.PostForm)
+	show := func(status int, f *form) error { return s.showCIForm(w, r, status, &ci, &cls.Class, f) }
+	in, attrs := ciFormInput(f, &cls.Class)
+	version, _ := strconv.ParseInt(f.Get("version"), 10, 64)
+	if f.Invalid() {
+		return invalid(f, show)
+	}
+	team := int64(0)
+	if in.TeamID != nil {
+		team = *in.TeamID
+	}
+	out, err := s.CMDB.UpdateCI(r.Context(), id, cmdb.CIPatch{Name: &in.Name, TeamID: &team, Environment: &in.Environment,
+		Location: &in.Location, Attributes: attrs, ReplaceAttributes: true}, version)
+	if err != nil {
+		if errs.Is(err, errs.KindPreconditionFailed) {
+			f.Message = "Someone changed this CI while you were editing it. Check its current values below and save again."
+			cur, gerr := s.CMDB.GetCI(r.Context(), id)
+			if gerr != nil {
+				return gerr
+			}
+			f.Set("version", itoa(cur.Version))
+			return show(http.StatusPreconditionFailed, f)
+		}
+		if setCIError(f, err, &cls.Class) {
+			return show(httpStatus(err), f)
+		}
+		return err
+	}
+	return s.done(w, r, "/cmdb/cis/"+itoa(out.ID), "Saved %s.", out.Name)
+}
+
+func (s *Server) setCILifecycle(w http.ResponseWriter, r *http.Request) error {
+	if err := requireRole(r, iam.RoleManager); err != nil {
+		return err
+	}
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	state := strings.TrimSpace(r.PostForm.Get("lifecycle"))
+	version, _ := strconv.ParseInt(r.PostForm.Get("version"), 10, 64)
+	out, err := s.CMDB.SetLifecycle(r.Context(), id, state, version)
+	if err != nil {
+		ci, gerr := s.CMDB.GetCI(r.Context(), id)
+		if gerr != nil {
+			return gerr
+		}
+		f := newForm(nil)
+		if setCIError(f, err, nil) {
+			if errs.Is(err, errs.KindPreconditionFailed) {
+				f.Message = "Someone changed this CI meanwhile; here it is as it is now."
+			}
+			return s.showCI(w, r, httpStatus(err), ci, f)
+		}
+		return err
+	}
+	return s.done(w, r, "/cmdb/cis/"+itoa(out.ID), "%s is now %s.", out.Name, strings.ToLower(lifecycleText(out.Lifecycle)))
+}
+
+func (s *Server) deleteCI(w http.ResponseWriter, r *http.Request) error {
+	if err := requireRole(r, iam.RoleManager); err != nil {
+		return err
+	}
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	ci, err := s.CMDB.GetCI(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	if err := s.CMDB.DeleteCI(r.Context(), id); err != nil {
+		if errs.Is(err, errs.KindConflict) {
+			f := newForm(nil)
+			f.Message = sentence(err.Error())
+			return s.showCI(w, r, http.StatusConflict, ci, f)
+		}
+		return err
+	}
+	return s.done(w, r, "/cmdb?class="+ci.Class, "Deleted %s.", ci.Name)
+}
+
+// Classes.
+
+type classesData struct{ Classes []cmdb.ClassCount }
+
+func (s *Server) ciClassesPage(w http.ResponseWriter, r *http.Request) error {
+	l, err := s.CMDB.Classes(r.Context())
+	if err != nil {
+		return err
+	}
+	slices.SortStableFunc(l, func(a, b cmdb.ClassCount) int {
+		if a.Builtin != b.Builtin {
+			if a.Builtin {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
+	return s.render(w, r, http.StatusOK, s.v.cmdbClasses, view{Title: "CI classes", Nav: "cmdb", Data: classesData{Classes: l}})
+}
+
+type classData struct {
+	Class cmdb.ClassCount
+}
+
+func (s *Server) ciClassPage(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.CMDB.GetClass(r.Context(), r.PathValue("key"))
+	if err != nil {
+		return err
+	}
+	return s.render(w, r, http.StatusOK, s.v.cmdbClass, view{Title: c.Name, Nav: "cmdb", Data: classData{Class: c}})
+}
