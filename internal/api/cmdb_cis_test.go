@@ -39,6 +39,7 @@ func TestCIClassesAPI(t *testing.T) {
 			t.Fatalf("created class: %v", got)
 		}
 		wantProblem(c.do("POST", "/api/v1/ci-classes", admin, rack), 409, "key")
+		wantProblem(c.do("POST", "/api/v1/ci-classes", admin, map[string]any{"key": "new", "name": "New"}), 400, "key")
 		wantProblem(c.do("POST", "/api/v1/ci-classes", admin, map[string]any{"key": "Bad Key", "name": "x", "attributes": []map[string]any{
 			{"key": "a", "type": "colour"}, {"key": "b", "type": "enum"}, {"key": "c", "type": "ref", "ref_class": "nope"}, {"key": "a", "type": "string"}}}),
 			400, "key", "attributes[0].type", "attributes[1].enum", "attributes[2].ref_class", "attributes[3].key")

@@ -137,6 +137,7 @@ func (s *Store) validateClass(ctx context.Context, q db.Querier, c *Class, check
 	c.Description = strings.TrimSpace(c.Description)
 	if checkKey {
 		fe.Check(!classKeyRe.MatchString(c.Key), "key", "must be 1 to 63 lower-case letters, digits or _, starting with a letter")
+		fe.Check(c.Key == "new", "key", `"new" is reserved (it names the page of a new class)`)
 	}
 	fe.Check(c.Name == "", "name", "is required")
 	fe.Check(len(c.Name) > 200, "name", "must be at most 200 characters")

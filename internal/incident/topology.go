@@ -995,6 +995,48 @@ type ciRow struct {
 // writeCIRows upserts rows, skipping CIs deleted meanwhile (the topology is
 // a copy of a moment ago).
 func writeCIRows(ctx context.Context, d db.Dialect, tx *sql.Tx, rows []ciRow) error {
+	// Plain rows (rank 0, not confirmed: affected and impacted CIs) are
+	// written per incident and role as a list of CIs, a fifth of the
+	// parameters.
+	type plainKey struct {
+		incident int64
+		role     string
+	}
+	var plain map[plainKey][]int64
+	var plainOrder []plainKey
+	var rest []ciRow
+	for _, r := range rows {
+		if r.rank != 0 || r.confirmed {
+			rest = append(rest, r)
+			continue
+		}
+		k := plainKey{r.incident, r.role}
+		if plain == nil {
+			plain = map[plainKey][]int64{}
+		}
+		if _, ok := plain[k]; !ok {
+			plainOrder = append(plainOrder, k)
+		}
+		plain[k] = append(plain[k], r.ci)
+	}
+	for _, k := range plainOrder {
+		cis := plain[k]
+		const chunk = 900
+		for i := 0; i < len(cis); i += chunk {
+			part := cis[i:min(i+chunk, len(cis))]
+			args := make([]any, 0, len(part)+2)
+			args = append(args, k.incident, k.role)
+			for _, ci := range part {
+				args = append(args, ci)
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO incident_cis (incident_id, ci_id, role, rank, confirmed)
+				SELECT CAST(`+d.Params(1, 1)+` AS BIGINT), id, CAST(`+d.Params(2, 1)+` AS TEXT), 0, FALSE FROM cis WHERE id IN (`+d.Params(3, len(part))+`)
+				ON CONFLICT (incident_id, ci_id, role) DO UPDATE SET rank = 0, confirmed = FALSE`, args...); err != nil {
+				return fmt.Errorf("incident CIs: %w", err)
+			}
+		}
+	}
+	rows = rest
 	const chunk = 200
 	for i := 0; i < len(rows); i += chunk {
 		part := rows[i:min(i+chunk, len(rows))]

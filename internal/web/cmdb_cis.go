@@ -3,6 +3,7 @@ package web
 import (
 	"fmt"
 	"net/http"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -632,4 +633,323 @@ func (s *Server) ciClassPage(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return s.render(w, r, http.StatusOK, s.v.cmdbClass, view{Title: c.Name, Nav: "cmdb", Data: classData{Class: c}})
+}
+
+// The class editor. Admins create, change and delete their own classes; the
+// built-in ones are read-only. Like the escalation policy editor it needs no
+// script: "Add attribute" is a submit button that sends the form back, and
+// the server renders it again with one more empty row. A row whose key is
+// left empty is not part of the class, so clearing a key removes its row.
+
+// maxAttrRows caps the attribute rows of the editor, as the store caps the
+// attributes of a class.
+const maxAttrRows = 100
+
+// attrRow is one attribute row of the class editor as typed.
+type attrRow struct {
+	Key, Name, Type, Enum, RefClass string
+	Required, Unique                bool
+}
+
+// rowField names the form field of one column of an attribute row.
+func rowField(col string, i int) string { return fmt.Sprintf("attr-%s-%d", col, i) }
+
+// readAttrRows reads the attribute rows of the posted form.
+func readAttrRows(f *form) []attrRow {
+	n, err := strconv.Atoi(f.Get("attrs"))
+	if err != nil || n < 0 {
+		n = 0
+	}
+	n = min(n, maxAttrRows+1)
+	rows := make([]attrRow, 0, n)
+	for i := range n {
+		rows = append(rows, attrRow{Key: f.Get(rowField("key", i)), Name: f.Get(rowField("name", i)), Type: f.Get(rowField("type", i)),
+			Enum: f.Get(rowField("enum", i)), RefClass: f.Get(rowField("ref", i)),
+			Required: f.Get(rowField("required", i)) != "", Unique: f.Get(rowField("unique", i)) != ""})
+	}
+	return rows
+}
+
+// writeAttrRows puts rows into the form, replacing the rows it had.
+func writeAttrRows(f *form, rows []attrRow) {
+	for name := range f.Values {
+		if strings.HasPrefix(name, "attr-") {
+			f.Values.Del(name)
+		}
+	}
+	f.Set("attrs", strconv.Itoa(len(rows)))
+	for i, a := range rows {
+		f.Set(rowField("key", i), a.Key).Set(rowField("name", i), a.Name).Set(rowField("type", i), a.Type).
+			Set(rowField("enum", i), a.Enum).Set(rowField("ref", i), a.RefClass)
+		if a.Required {
+			f.Set(rowField("required", i), "1")
+		}
+		if a.Unique {
+			f.Set(rowField("unique", i), "1")
+		}
+	}
+}
+
+func emptyAttrRow() attrRow { return attrRow{Type: cmdb.TypeString} }
+
+// classForm fills the editor with a class's values.
+func classForm(c cmdb.Class) *form {
+	f := newForm(nil).Set("name", c.Name).Set("description", c.Description).Set("version", itoa(c.Version))
+	rows := make([]attrRow, 0, len(c.Attributes)+1)
+	for _, a := range c.Attributes {
+		rows = append(rows, attrRow{Key: a.Key, Name: a.Name, Type: a.Type, Enum: strings.Join(a.Enum, ", "),
+			RefClass: a.RefClass, Required: a.Required, Unique: a.Unique})
+	}
+	if len(rows) == 0 {
+		rows = append(rows, emptyAttrRow())
+	}
+	writeAttrRows(f, rows)
+	return f
+}
+
+// classInput reads the editor into a class. slots maps the index of each
+// attribute of the class to its row, so that the store's errors land on the
+// right row.
+func classInput(f *form, rows []attrRow) (cmdb.Class, []int) {
+	c := cmdb.Class{Key: f.Get("key"), Name: f.Get("name"), Description: f.Get("description"), Attributes: []cmdb.AttrDef{}}
+	var slots []int
+	for i, row := range rows {
+		if row.Key == "" {
+			continue
+		}
+		a := cmdb.AttrDef{Key: row.Key, Name: row.Name, Type: row.Type, Required: row.Required, Unique: row.Unique, RefClass: row.RefClass}
+		for _, v := range strings.Split(row.Enum, ",") {
+			if v = strings.TrimSpace(v); v != "" {
+				a.Enum = append(a.Enum, v)
+			}
+		}
+		c.Attributes = append(c.Attributes, a)
+		slots = append(slots, i)
+	}
+	return c, slots
+}
+
+var attrPathRe = regexp.MustCompile(`^attributes\[(\d+)\]\.(key|name|type|enum|ref_class|unique)$`)
+
+// classErrors shows the store's field errors on the editor, each attribute's
+// under its own row.
+func classErrors(f *form, e *errs.Error, slots []int) {
+	for _, fe := range e.Fields {
+		m := attrPathRe.FindStringSubmatch(fe.Field)
+		if m == nil {
+			if fe.Field == "attributes" {
+				failAs(f, "attrs", "Attributes", fe.Detail)
+			} else {
+				f.Fail(fe.Field, fe.Detail)
+			}
+			continue
+		}
+		i, _ := strconv.Atoi(m[1])
+		row := i
+		if i < len(slots) {
+			row = slots[i]
+		}
+		n := row + 1
+		detail := fe.Detail
+		switch m[2] {
+		case "key":
+			failAs(f, rowField("key", row), fmt.Sprintf("Attribute %d: the key", n), detail)
+		case "name":
+			failAs(f, rowField("name", row), fmt.Sprintf("Attribute %d: the name", n), detail)
+		case "type":
+			failAs(f, rowField("type", row), fmt.Sprintf("Attribute %d: the type", n), detail)
+		case "enum":
+			failAs(f, rowField("enum", row), fmt.Sprintf("Attribute %d: the enum values", n), strings.TrimPrefix(detail, "values "))
+		case "ref_class":
+			failAs(f, rowField("ref", row), fmt.Sprintf("Attribute %d: the referred class", n), detail)
+		case "unique":
+			failAs(f, rowField("unique", row), fmt.Sprintf("Attribute %d cannot be unique:", n), detail)
+		}
+	}
+	f.Message = "Please correct what is marked below."
+	if e.Kind == errs.KindConflict {
+		f.Message = sentence(e.Message)
+	}
+}
+
+// attrTypeOptions are the choices of an attribute's type.
+func attrTypeOptions() []option {
+	labels := map[string]string{
+		cmdb.TypeString: "Text (string)", cmdb.TypeNumber: "Number", cmdb.TypeBoolean: "Yes or no (boolean)",
+		cmdb.TypeEnum: "One of a list (enum)", cmdb.TypeDate: "Date", cmdb.TypeIP: "IP address",
+		cmdb.TypeURL: "URL", cmdb.TypeRef: "Another CI (ref)",
+	}
+	out := make([]option, 0, len(cmdb.AttrTypes))
+	for _, t := range cmdb.AttrTypes {
+		l := labels[t]
+		if l == "" {
+			l = t
+		}
+		out = append(out, option{t, l})
+	}
+	return out
+}
+
+// classRowView is one attribute row as the template shows it.
+type classRowView struct{ I, N int }
+
+type classFormData struct {
+	Class      *cmdb.Class // nil for a new class
+	Rows       []classRowView
+	Types      []option
+	RefClasses []option
+	AttrsError string
+	CanAdd     bool
+	Count      int
+}
+
+func (s *Server) showClassForm(w http.ResponseWriter, r *http.Request, status int, cur *cmdb.Class, f *form) error {
+	classes, err := s.CMDB.Classes(r.Context())
+	if err != nil {
+		return err
+	}
+	n, _ := strconv.Atoi(f.Get("attrs"))
+	n = max(min(n, maxAttrRows+1), 0)
+	d := classFormData{Class: cur, Types: attrTypeOptions(), RefClasses: []option{{"", "Any class"}},
+		AttrsError: f.Error("attrs"), CanAdd: n < maxAttrRows, Count: n}
+	for _, c := range classes {
+		d.RefClasses = append(d.RefClasses, option{c.Key, c.Name})
+	}
+	for i := range n {
+		d.Rows = append(d.Rows, classRowView{I: i, N: i + 1})
+	}
+	title := "New CI class"
+	if cur != nil {
+		title = "Edit " + cur.Name
+	}
+	return s.render(w, r, status, s.v.cmdbClassForm, view{Title: title, Nav: "cmdb", Form: f, Data: d})
+}
+
+func (s *Server) newClassPage(w http.ResponseWriter, r *http.Request) error {
+	if err := requireRole(r, iam.RoleAdmin); err != nil {
+		return err
+	}
+	f := newForm(nil)
+	writeAttrRows(f, []attrRow{emptyAttrRow()})
+	return s.showClassForm(w, r, http.StatusOK, nil, f)
+}
+
+// editableClass returns the class of the path, refusing a built-in one.
+func (s *Server) editableClass(r *http.Request) (cmdb.Class, error) {
+	c, err := s.CMDB.GetClass(r.Context(), r.PathValue("key"))
+	if err != nil {
+		return cmdb.Class{}, err
+	}
+	if c.Builtin {
+		return cmdb.Class{}, errs.Conflict("CI class %s is built in and cannot be changed", c.Key)
+	}
+	return c.Class, nil
+}
+
+func (s *Server) editClassPage(w http.ResponseWriter, r *http.Request) error {
+	if err := requireRole(r, iam.RoleAdmin); err != nil {
+		return err
+	}
+	c, err := s.editableClass(r)
+	if err != nil {
+		return err
+	}
+	return s.showClassForm(w, r, http.StatusOK, &c, classForm(c))
+}
+
+// saveClass handles both the new-class and the edit form: "Add attribute"
+// renders the form again with one more row; "save" writes.
+func (s *Server) saveClass(w http.ResponseWriter, r *http.Request, cur *cmdb.Class) error {
+	ctx := r.Context()
+	f := newForm(r.PostForm)
+	rows := readAttrRows(f)
+	show := func(status int, f *form) error { return s.showClassForm(w, r, status, cur, f) }
+	if f.Get("op") == "add-attr" {
+		// Rows whose key was cleared go; the new row comes last.
+		kept := make([]attrRow, 0, len(rows)+1)
+		for _, row := range rows {
+			if row.Key != "" {
+				kept = append(kept, row)
+			}
+		}
+		if len(kept) < maxAttrRows {
+			kept = append(kept, emptyAttrRow())
+		}
+		writeAttrRows(f, kept)
+		return show(http.StatusOK, f)
+	}
+	var version int64
+	if cur != nil {
+		v, err := strconv.ParseInt(f.Get("version"), 10, 64)
+		if err != nil || v < 1 {
+			return errs.Invalid("version", "is missing; reload the edit page")
+		}
+		version = v
+	}
+	in, slots := classInput(f, rows)
+	var out cmdb.Class
+	var err error
+	if cur == nil {
+		out, err = s.CMDB.CreateClass(ctx, in)
+	} else {
+		out, err = s.CMDB.UpdateClass(ctx, cur.Key, in, version)
+	}
+	if err != nil {
+		if e, ok := errs.As(err); ok && len(e.Fields) > 0 && (e.Kind == errs.KindInvalid || e.Kind == errs.KindConflict) {
+			classErrors(f, e, slots)
+			return show(httpStatus(err), f)
+		}
+		return s.retry(w, r, err, f, nil, func(status int, f *form) error {
+			if errs.Is(err, errs.KindPreconditionFailed) && cur != nil {
+				now, gerr := s.CMDB.GetClass(ctx, cur.Key)
+				if gerr != nil {
+					return gerr
+				}
+				// Saving again will overwrite the other change, knowingly.
+				f.Message = "Someone changed this class while you were editing it. Check your changes and save again to overwrite theirs."
+				f.Set("version", itoa(now.Version))
+			}
+			return show(status, f)
+		})
+	}
+	if cur == nil {
+		return s.done(w, r, "/cmdb/classes/"+out.Key, "Created the CI class %s.", out.Name)
+	}
+	return s.done(w, r, "/cmdb/classes/"+out.Key, "Saved the CI class %s.", out.Name)
+}
+
+func (s *Server) createClass(w http.ResponseWriter, r *http.Request) error {
+	if err := requireRole(r, iam.RoleAdmin); err != nil {
+		return err
+	}
+	return s.saveClass(w, r, nil)
+}
+
+func (s *Server) updateClass(w http.ResponseWriter, r *http.Request) error {
+	if err := requireRole(r, iam.RoleAdmin); err != nil {
+		return err
+	}
+	c, err := s.editableClass(r)
+	if err != nil {
+		return err
+	}
+	return s.saveClass(w, r, &c)
+}
+
+func (s *Server) deleteClass(w http.ResponseWriter, r *http.Request) error {
+	if err := requireRole(r, iam.RoleAdmin); err != nil {
+		return err
+	}
+	c, err := s.CMDB.GetClass(r.Context(), r.PathValue("key"))
+	if err != nil {
+		return err
+	}
+	if err := s.CMDB.DeleteClass(r.Context(), c.Key); err != nil {
+		if e, ok := errs.As(err); ok && e.Kind == errs.KindConflict {
+			s.setFlash(w, r, "error", sentence(e.Message))
+			return redirect(w, r, "/cmdb/classes/"+c.Key)
+		}
+		return err
+	}
+	return s.done(w, r, "/cmdb/classes", "Deleted the CI class %s.", c.Name)
 }

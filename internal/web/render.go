@@ -50,7 +50,7 @@ type views struct {
 	heartbeats, heartbeatForm, heartbeatCreated  *template.Template
 	messageTemplates, messageTemplateForm        *template.Template
 	cmdb, cmdbCI, cmdbCIForm, cmdbClasses        *template.Template
-	cmdbClass                                    *template.Template
+	cmdbClass, cmdbClassForm                     *template.Template
 	cmdbImport, cmdbAudit                        *template.Template
 	cmdbImpact, cmdbMap                          *template.Template
 }
@@ -84,6 +84,7 @@ func parseViews(fsys fs.FS, funcs template.FuncMap) (views, error) {
 		{"heartbeats.html", &v.heartbeats}, {"heartbeat_form.html", &v.heartbeatForm}, {"heartbeat_created.html", &v.heartbeatCreated},
 		{"notification_templates.html", &v.messageTemplates}, {"notification_template.html", &v.messageTemplateForm},
 		{"cmdb_cis.html", &v.cmdb}, {"cmdb_ci.html", &v.cmdbCI}, {"cmdb_ci_form.html", &v.cmdbCIForm}, {"cmdb_classes.html", &v.cmdbClasses}, {"cmdb_class.html", &v.cmdbClass},
+		{"cmdb_class_form.html", &v.cmdbClassForm},
 		{"cmdb_import.html", &v.cmdbImport}, {"cmdb_audit.html", &v.cmdbAudit},
 		{"cmdb_impact.html", &v.cmdbImpact}, {"cmdb_map.html", &v.cmdbMap},
 	}

@@ -208,7 +208,12 @@ func (s *Server) routes() []route {
 		{"POST /cmdb/cis/{id}/lifecycle", signedIn, s.setCILifecycle},
 		{"POST /cmdb/cis/{id}/delete", signedIn, s.deleteCI},
 		{"GET /cmdb/classes", signedIn, s.ciClassesPage},
+		{"GET /cmdb/classes/new", signedIn, s.newClassPage},
+		{"POST /cmdb/classes", signedIn, s.createClass},
 		{"GET /cmdb/classes/{key}", signedIn, s.ciClassPage},
+		{"GET /cmdb/classes/{key}/edit", signedIn, s.editClassPage},
+		{"POST /cmdb/classes/{key}/edit", signedIn, s.updateClass},
+		{"POST /cmdb/classes/{key}/delete", signedIn, s.deleteClass},
 
 		// CMDB: relationships, impact and the service map
 		{"GET /cmdb/cis/{id}/impact", signedIn, s.impactPage},
