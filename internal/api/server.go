@@ -49,7 +49,6 @@ type Server struct {
 	Templates  *notify.Templates
 	Outbox     *notify.Outbox
 	Heartbeats *heartbeat.Monitor
-	Links      notify.Signer
 	// CMDB holds configuration items, relationships and topology.
 	CMDB *cmdb.Store
 

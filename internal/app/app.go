@@ -189,7 +189,7 @@ func New(ctx context.Context, o Options, env Env) (_ *App, err error) {
 	a.API = &api.Server{DB: a.DB, IAM: a.IAM, Audit: a.Audit, Clock: a.Clock, Log: a.Log, Metrics: a.Metrics, Version: Version,
 		Services: a.Services, Ingester: a.Ingester, Incidents: a.Incidents, Rules: a.Rules,
 		Schedules: a.Schedules, Policies: a.Policies, Contacts: a.Contacts, Templates: a.Templates, Outbox: a.Outbox,
-		Heartbeats: a.Heartbeats, Links: a.Outbox.Signer, CMDB: a.CMDB}
+		Heartbeats: a.Heartbeats, CMDB: a.CMDB}
 	a.Web, err = web.New(web.Deps{IAM: a.IAM, Audit: a.Audit, Services: a.Services, Incidents: a.Incidents, Rules: a.Rules,
 		Schedules: a.Schedules, Policies: a.Policies, Contacts: a.Contacts, Templates: a.Templates, Outbox: a.Outbox,
 		Heartbeats: a.Heartbeats, Links: a.Outbox.Signer, CMDB: a.CMDB,

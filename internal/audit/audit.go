@@ -285,3 +285,11 @@ func Diff(pairs ...any) map[string]any {
 	}
 	return out
 }
+
+// IDText is an optional id as an entry shows it: the number, or "none".
+func IDText(p *int64) string {
+	if p == nil {
+		return "none"
+	}
+	return strconv.FormatInt(*p, 10)
+}

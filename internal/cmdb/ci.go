@@ -457,7 +457,7 @@ func (s *Store) UpsertTx(ctx context.Context, tx *sql.Tx, in CIInput, opts Upser
 	if ci.ExternalID != nil {
 		ext = *ci.ExternalID
 	}
-	attrs := jsonText(ci.Attributes)
+	attrs := db.JSON(ci.Attributes)
 	if d.Action == ActionCreate {
 		if err := tx.QueryRowContext(ctx, `INSERT INTO cis (id, class_id, name, name_key, team_id, environment, location, lifecycle, source,
 			external_id, attributes, created_at, updated_at) VALUES (`+s.newCIID()+`, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING id`,
@@ -582,10 +582,10 @@ func (s *Store) writeHistory(ctx context.Context, tx *sql.Tx, ciID, at int64, ch
 func insertHistory(ctx context.Context, tx *sql.Tx, ciID, at int64, a reqctx.Actor, c Change) error {
 	var before, after any
 	if c.Before != nil {
-		before = jsonText(c.Before)
+		before = db.JSON(c.Before)
 	}
 	if c.After != nil {
-		after = jsonText(c.After)
+		after = db.JSON(c.After)
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO ci_history (ci_id, at, actor_type, actor_id, actor_name, field, before, after)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, ciID, at, a.Type, a.ID, a.Name, c.Field, before, after)
@@ -600,7 +600,7 @@ func (s *Store) syncService(ctx context.Context, tx *sql.Tx, serviceID int64, ci
 	if err := tx.QueryRowContext(ctx, "SELECT name, team_id FROM services WHERE id = $1", serviceID).Scan(&name, &team); err != nil {
 		return err
 	}
-	if name == ci.Name && eqPtr(nullPtr(team), ci.TeamID) {
+	if name == ci.Name && eqPtr(db.IDPtr(team), ci.TeamID) {
 		return nil
 	}
 	var tv any
@@ -614,11 +614,4 @@ func (s *Store) syncService(ctx context.Context, tx *sql.Tx, serviceID int64, ci
 			Fields: []errs.FieldError{{Field: "name", Detail: "is already taken by a service"}}}
 	}
 	return err
-}
-
-func nullPtr(n sql.NullInt64) *int64 {
-	if !n.Valid {
-		return nil
-	}
-	return &n.Int64
 }

@@ -250,7 +250,7 @@ func (s *Store) dropReferences(ctx context.Context, tx *sql.Tx, id int64) error 
 		delete(ci.Attributes, h.key)
 		t := s.Clock.Now().UnixMilli()
 		if _, err := tx.ExecContext(ctx, "UPDATE cis SET attributes = $1, updated_at = $2, version = version + 1 WHERE id = $3",
-			jsonText(ci.Attributes), t, ci.ID); err != nil {
+			db.JSON(ci.Attributes), t, ci.ID); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, "DELETE FROM ci_attribute_values WHERE ci_id = $1 AND key = $2", ci.ID, h.key); err != nil {

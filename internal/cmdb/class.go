@@ -212,7 +212,7 @@ func (s *Store) CreateClass(ctx context.Context, c Class) (Class, error) {
 		}
 		t := s.Clock.Now().UnixMilli()
 		err := tx.QueryRowContext(ctx, `INSERT INTO ci_classes (key, name, description, builtin, attributes, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id`, c.Key, c.Name, c.Description, false, jsonText(c.Attributes), t).Scan(&c.ID)
+			VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id`, c.Key, c.Name, c.Description, false, db.JSON(c.Attributes), t).Scan(&c.ID)
 		if db.IsUniqueViolation(err) {
 			return &errs.Error{Kind: errs.KindConflict, Message: "a CI class with this key exists",
 				Fields: []errs.FieldError{{Field: "key", Detail: "is taken"}}}
@@ -254,7 +254,7 @@ func (s *Store) UpdateClass(ctx context.Context, key string, c Class, ifVersion 
 		}
 		t := s.Clock.Now().UnixMilli()
 		if _, err := tx.ExecContext(ctx, `UPDATE ci_classes SET name = $1, description = $2, attributes = $3, updated_at = $4,
-			version = version + 1 WHERE id = $5`, c.Name, c.Description, jsonText(c.Attributes), t, old.ID); err != nil {
+			version = version + 1 WHERE id = $5`, c.Name, c.Description, db.JSON(c.Attributes), t, old.ID); err != nil {
 			return err
 		}
 		// Attribute values of removed attributes no longer count for
@@ -338,9 +338,4 @@ func (s *Store) DeleteClass(ctx context.Context, key string) error {
 		return s.Audit.Record(ctx, tx, audit.Event{Action: "ci_class.delete", ObjectType: "ci_class", ObjectID: key,
 			Summary: "deleted CI class " + c.Name})
 	})
-}
-
-func jsonText(v any) string {
-	b, _ := json.Marshal(v)
-	return string(b)
 }

@@ -100,13 +100,6 @@ func (s *Store) Map(ctx context.Context, ciID int64, depth int) (ServiceMap, err
 	return g.Map(ciID, depth, MaxMapNodes), nil
 }
 
-// mapEdge is an edge of the layout: from the upper CI to the lower one.
-type mapEdge struct {
-	u, v     int // local node numbers (dummies included)
-	rel      int // the relation it belongs to
-	reversed bool
-}
-
 // Map lays out the CIs within depth of center, at most limit of them.
 func (g *Graph) Map(center int64, depth, limit int) ServiceMap {
 	out := ServiceMap{Depth: depth, Revision: g.Revision}

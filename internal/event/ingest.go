@@ -618,13 +618,6 @@ func ciOrNil(id int64) any {
 	return id
 }
 
-func ptrOrNil(p *int64) any {
-	if p == nil {
-		return nil
-	}
-	return *p
-}
-
 func (bw *batchWriter) insertAlerts(ws []*alertWrite) error {
 	if len(ws) == 0 {
 		return nil
@@ -667,7 +660,7 @@ func (bw *batchWriter) insertAlerts(ws []*alertWrite) error {
 			ev := &w.it.Event
 			body, l := w.it.stored()
 			args = append(args, w.state.serviceID, w.state.key, w.state.status, string(ev.Severity), ev.Summary, ev.Host,
-				string(ev.Source), l, w.count, w.firstSeen, w.lastSeen, ptrOrNil(w.acknowledgedAt), ptrOrNil(w.resolvedAt), body,
+				string(ev.Source), l, w.count, w.firstSeen, w.lastSeen, db.IDOrNil(w.acknowledgedAt), db.IDOrNil(w.resolvedAt), body,
 				ciOrNil(w.it.CIID))
 		}
 		b.WriteString(" RETURNING id")
@@ -722,8 +715,8 @@ func (bw *batchWriter) insertAlerts(ws []*alertWrite) error {
 			ev := &w.it.Event
 			b, l := w.it.stored()
 			args = append(args, w.state.serviceID, w.state.key, w.state.status, string(ev.Severity), ev.Summary, ev.Host,
-				string(ev.Source), l, w.count, w.firstSeen, w.lastSeen, ptrOrNil(w.acknowledgedAt),
-				ptrOrNil(w.resolvedAt), b, ciOrNil(w.it.CIID))
+				string(ev.Source), l, w.count, w.firstSeen, w.lastSeen, db.IDOrNil(w.acknowledgedAt),
+				db.IDOrNil(w.resolvedAt), b, ciOrNil(w.it.CIID))
 		}
 		i += n
 		rows, err := bw.query(alertInsertSQL[n], args...)
@@ -776,7 +769,7 @@ func (bw *batchWriter) updateAlerts(ws []*alertWrite) error {
 				sev, sum, host, labels, last = string(ev.Severity), ev.Summary, ev.Host, l, body
 			}
 			args = append(args, w.state.id, w.state.status, w.count, w.lastSeen, sev, sum, host, labels, last,
-				ptrOrNil(w.acknowledgedAt), ptrOrNil(w.resolvedAt))
+				db.IDOrNil(w.acknowledgedAt), db.IDOrNil(w.resolvedAt))
 		}
 		b.WriteString(`) UPDATE alerts SET status = v.status, count = alerts.count + v.n,
 			last_seen = GREATEST(v.last_seen, alerts.last_seen),
@@ -833,7 +826,7 @@ func (bw *batchWriter) updateAlerts(ws []*alertWrite) error {
 			sev, sum, host, labels, last = string(ev.Severity), ev.Summary, ev.Host, l, b
 		}
 		if err := bw.exec(alertUpdate, w.state.status, w.count, w.lastSeen, w.lastSeen, sev, sum, host, labels, last,
-			ptrOrNil(w.acknowledgedAt), ptrOrNil(w.resolvedAt), w.state.id); err != nil {
+			db.IDOrNil(w.acknowledgedAt), db.IDOrNil(w.resolvedAt), w.state.id); err != nil {
 			return fmt.Errorf("update alert %d: %w", w.state.id, err)
 		}
 	}

@@ -262,7 +262,7 @@ func (m *Manager) joinOrOpen(ctx context.Context, tx *sql.Tx, serviceID int64, k
 	if err := m.note(ctx, tx, id, "opened", body, map[string]any{"alerts": n, "priority": pri, "group_key": key}); err != nil {
 		return 0, err
 	}
-	return id, m.changed(ctx, tx, Change{IncidentID: id, ServiceID: &serviceID, Kind: ChangeOpened, TeamID: nullID(conf.teamID)})
+	return id, m.changed(ctx, tx, Change{IncidentID: id, ServiceID: &serviceID, Kind: ChangeOpened, TeamID: db.IDPtr(conf.teamID)})
 }
 
 // addAlerts counts n new alerts (of severity, the highest among them) into

@@ -100,20 +100,13 @@ func scan(r db.Scanner) (Incident, error) {
 		return in, err
 	}
 	in.Number = Number(in.ID)
-	in.ServiceID, in.TeamID, in.AssigneeID = nullID(svc), nullID(team), nullID(assignee)
+	in.ServiceID, in.TeamID, in.AssigneeID = db.IDPtr(svc), db.IDPtr(team), db.IDPtr(assignee)
 	in.CreatedAt, in.LastAlertAt, in.UpdatedAt = clock.FromMillis(created), clock.FromMillis(lastAlert), clock.FromMillis(updated)
 	in.AcknowledgedAt, in.ResolvedAt, in.ClosedAt = db.NullMillis(acked), db.NullMillis(resolved), db.NullMillis(closed)
 	if err := json.Unmarshal([]byte(tags), &in.Tags); err != nil || in.Tags == nil {
 		in.Tags = []string{}
 	}
 	return in, nil
-}
-
-func nullID(n sql.NullInt64) *int64 {
-	if !n.Valid {
-		return nil
-	}
-	return &n.Int64
 }
 
 // Manager runs incidents.

@@ -166,7 +166,7 @@ func (m *Manager) Assign(ctx context.Context, id int64, assigneeID, teamID *int6
 			names = append(names, "team "+name)
 		}
 		if _, err := tx.ExecContext(ctx, "UPDATE incidents SET assignee_id = $1, team_id = $2, updated_at = $3, version = version + 1 WHERE id = $4",
-			ptrArg(a), ptrArg(t), m.Clock.Now().UnixMilli(), id); err != nil {
+			db.IDOrNil(a), db.IDOrNil(t), m.Clock.Now().UnixMilli(), id); err != nil {
 			return err
 		}
 		body := "unassigned"
@@ -177,8 +177,8 @@ func (m *Manager) Assign(ctx context.Context, id int64, assigneeID, teamID *int6
 			return err
 		}
 		// A new person is paged; a new team only when nobody is assigned.
-		newPerson := a != nil && fmtID(a) != fmtID(in.AssigneeID)
-		newTeam := a == nil && t != nil && fmtID(t) != fmtID(in.TeamID)
+		newPerson := a != nil && audit.IDText(a) != audit.IDText(in.AssigneeID)
+		newTeam := a == nil && t != nil && audit.IDText(t) != audit.IDText(in.TeamID)
 		if in.Status.Open() && (newPerson || newTeam) {
 			if err := m.changed(ctx, tx, Change{IncidentID: id, ServiceID: in.ServiceID, Kind: ChangeReassigned,
 				AssigneeID: a, TeamID: t}); err != nil {
@@ -186,7 +186,7 @@ func (m *Manager) Assign(ctx context.Context, id int64, assigneeID, teamID *int6
 			}
 		}
 		if err := m.Audit.Record(ctx, tx, audit.Event{Action: "incident.assign", ObjectType: "incident", ObjectID: id,
-			Summary: in.Number + " " + body, Changes: audit.Diff("assignee_id", fmtID(in.AssigneeID), fmtID(a), "team_id", fmtID(in.TeamID), fmtID(t))}); err != nil {
+			Summary: in.Number + " " + body, Changes: audit.Diff("assignee_id", audit.IDText(in.AssigneeID), audit.IDText(a), "team_id", audit.IDText(in.TeamID), audit.IDText(t))}); err != nil {
 			return err
 		}
 		out, err = get(ctx, tx, id)
@@ -216,20 +216,6 @@ func zeroNil(v int64) *int64 {
 		return nil
 	}
 	return &v
-}
-
-func ptrArg(p *int64) any {
-	if p == nil {
-		return nil
-	}
-	return *p
-}
-
-func fmtID(p *int64) string {
-	if p == nil {
-		return "none"
-	}
-	return fmt.Sprint(*p)
 }
 
 // AddNote writes a note on the timeline.
@@ -422,14 +408,14 @@ func (m *Manager) Create(ctx context.Context, n NewIncident) (Incident, error) {
 			if err := tx.QueryRowContext(ctx, "SELECT team_id FROM services WHERE id = $1", *n.ServiceID).Scan(&t); err != nil {
 				return errs.Invalid("service_id", "names no service")
 			}
-			team = nullID(t)
+			team = db.IDPtr(t)
 		}
 		tj, _ := json.Marshal(tags)
 		var id int64
 		err := tx.QueryRowContext(ctx, `INSERT INTO incidents (title, service_id, team_id, assignee_id, status, impact, urgency,
 			priority, severity, major, security, tags, created_at, last_alert_at, updated_at)
 			VALUES ($1, $2, $3, $4, 'triggered', $5, $6, $7, 'error', $8, $9, $10, $11, $11, $11) RETURNING id`,
-			n.Title, ptrArg(n.ServiceID), ptrArg(team), ptrArg(n.AssigneeID), n.Impact, n.Urgency,
+			n.Title, db.IDOrNil(n.ServiceID), db.IDOrNil(team), db.IDOrNil(n.AssigneeID), n.Impact, n.Urgency,
 			m.Matrix.Priority(n.Impact, n.Urgency), n.Major, n.Security, string(tj), now).Scan(&id)
 		if err != nil {
 			if db.IsForeignKeyViolation(err) {

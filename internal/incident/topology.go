@@ -149,7 +149,7 @@ func topologyOf(ctx context.Context, q db.Querier, id int64) (IncidentTopology, 
 		if err := rows.Scan(&c.CIID, &role, &c.Rank, &c.Confirmed, &c.Name, &c.Class, &svc); err != nil {
 			return out, db.Classify(err)
 		}
-		c.ServiceID = nullID(svc)
+		c.ServiceID = db.IDPtr(svc)
 		switch role {
 		case RoleAffected:
 			out.Affected = append(out.Affected, c)

@@ -124,20 +124,13 @@ func scanItem(r db.Scanner) (Item, error) {
 	var next, created, updated int64
 	err := r.Scan(&it.ID, &it.IdempotencyKey, &it.Kind, &it.Status, &user, &method, &it.Channel, &it.Address, &inc, &summary,
 		&it.Subject, &it.Attempts, &next, &it.LastError, &created, &updated, &delivered)
-	it.UserID, it.MethodID, it.IncidentID, it.SummaryID = nullPtr(user), nullPtr(method), nullPtr(inc), nullPtr(summary)
+	it.UserID, it.MethodID, it.IncidentID, it.SummaryID = db.IDPtr(user), db.IDPtr(method), db.IDPtr(inc), db.IDPtr(summary)
 	it.NextAttemptAt, it.CreatedAt, it.UpdatedAt = clock.FromMillis(next), clock.FromMillis(created), clock.FromMillis(updated)
 	if delivered.Valid {
 		t := clock.FromMillis(delivered.Int64)
 		it.DeliveredAt = &t
 	}
 	return it, err
-}
-
-func nullPtr(n sql.NullInt64) *int64 {
-	if !n.Valid {
-		return nil
-	}
-	return &n.Int64
 }
 
 func (o *Outbox) base() string { return strings.TrimRight(o.BaseURL, "/") }

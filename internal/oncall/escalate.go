@@ -61,17 +61,6 @@ const TickBatch = 200
 // retryStep is how long a step that failed waits before it is tried again.
 const retryStep = 30 * time.Second
 
-// Escalation is an incident's escalation state.
-type Escalation struct {
-	IncidentID int64      `json:"incident_id"`
-	PolicyID   *int64     `json:"policy_id"`
-	Epoch      int        `json:"epoch"`
-	Pass       int        `json:"pass"`
-	Level      int        `json:"level"`
-	State      string     `json:"state"`
-	NextAt     *time.Time `json:"next_at"`
-}
-
 // OnChange is the incident manager's lifecycle hook: it starts, restarts and
 // stops escalations in the transaction of the change.
 func (e *Engine) OnChange(ctx context.Context, tx *sql.Tx, c incident.Change) error {
@@ -144,7 +133,7 @@ func (e *Engine) OnChange(ctx context.Context, tx *sql.Tx, c incident.Change) er
 			pass = 0, level = excluded.level, state = excluded.state, next_at = excluded.next_at,
 			assignee_id = excluded.assignee_id, team_id = excluded.team_id, started_at = excluded.started_at,
 			updated_at = excluded.updated_at`,
-		c.IncidentID, ptr(policy), level, StateActive, now, ptr(assignee), ptr(team))
+		c.IncidentID, db.IDOrNil(policy), level, StateActive, now, db.IDOrNil(assignee), db.IDOrNil(team))
 	if err != nil {
 		return err
 	}
@@ -157,13 +146,6 @@ func (e *Engine) cancel(ctx context.Context, tx *sql.Tx, incidentID int64) error
 		return nil
 	}
 	return e.Cancel(ctx, tx, incidentID)
-}
-
-func ptr(p *int64) any {
-	if p == nil {
-		return nil
-	}
-	return *p
 }
 
 // Tick runs every escalation step that is due, each in its own transaction,
@@ -439,27 +421,4 @@ func (e *Engine) page(ctx context.Context, tx *sql.Tx, id int64, r escRow, who [
 		paged = append(paged, name+" ("+w.reason+"; "+strings.Join(how, ", ")+")")
 	}
 	return paged, unreachable, nil
-}
-
-// Of returns an incident's escalation state, if it has one.
-func (e *Engine) Of(ctx context.Context, incidentID int64) (Escalation, bool, error) {
-	var x Escalation
-	var policy, next sql.NullInt64
-	err := e.DB.R.QueryRowContext(ctx, `SELECT policy_id, epoch, pass, level, state, next_at FROM escalations WHERE incident_id = $1`,
-		incidentID).Scan(&policy, &x.Epoch, &x.Pass, &x.Level, &x.State, &next)
-	if errors.Is(err, sql.ErrNoRows) {
-		return x, false, nil
-	}
-	if err != nil {
-		return x, false, err
-	}
-	x.IncidentID = incidentID
-	if policy.Valid {
-		x.PolicyID = &policy.Int64
-	}
-	if next.Valid {
-		t := clock.FromMillis(next.Int64)
-		x.NextAt = &t
-	}
-	return x, true, nil
 }

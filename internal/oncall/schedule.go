@@ -528,13 +528,6 @@ func layersText(ls []Layer) string {
 	return strings.Join(parts, "; ")
 }
 
-func fmtID(p *int64) string {
-	if p == nil {
-		return "none"
-	}
-	return strconv.FormatInt(*p, 10)
-}
-
 // Create adds a schedule. Managers and admins may.
 func (s *Schedules) Create(ctx context.Context, in ScheduleInput) (Schedule, error) {
 	if err := iam.Require(ctx, iam.RoleManager); err != nil {
@@ -595,7 +588,7 @@ func (s *Schedules) Replace(ctx context.Context, id int64, in ScheduleInput, ifV
 		return s.Audit.Record(ctx, tx, audit.Event{Action: "schedule.update", ObjectType: "schedule", ObjectID: id,
 			Summary: "updated schedule " + out.Name,
 			Changes: audit.Diff("name", old.Name, out.Name, "description", old.Description, out.Description,
-				"time_zone", old.TimeZone, out.TimeZone, "team_id", fmtID(old.TeamID), fmtID(out.TeamID),
+				"time_zone", old.TimeZone, out.TimeZone, "team_id", audit.IDText(old.TeamID), audit.IDText(out.TeamID),
 				"layers", layersText(old.Layers), layersText(out.Layers))})
 	})
 	return out, err

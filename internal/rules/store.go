@@ -189,11 +189,6 @@ func (s *Store) change(ctx context.Context, ev func() audit.Event, fn func(tx *s
 	return s.Load(ctx)
 }
 
-func jsonText(v any) string {
-	b, _ := json.Marshal(v)
-	return string(b)
-}
-
 func now(c clock.Clock) int64 { return c.Now().UnixMilli() }
 
 // ---- event rules ----
@@ -247,7 +242,7 @@ func ruleArgs(r Rule) []any {
 	if r.ServiceID != 0 {
 		svc = r.ServiceID
 	}
-	return []any{strings.TrimSpace(r.Name), svc, r.Position, r.Condition, jsonText(r.Actions), r.Stop, r.Enabled}
+	return []any{strings.TrimSpace(r.Name), svc, r.Position, r.Condition, db.JSON(r.Actions), r.Stop, r.Enabled}
 }
 
 func fkService(err error, field string) error {
@@ -396,7 +391,7 @@ func (s *Store) CreateSilence(ctx context.Context, si Silence) (Silence, error) 
 	}
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		if err := tx.QueryRowContext(ctx, `INSERT INTO silences (matchers, starts_at, ends_at, created_by, comment, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, jsonText(si.Matchers), si.StartsAt.UnixMilli(), si.EndsAt.UnixMilli(),
+			VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, db.JSON(si.Matchers), si.StartsAt.UnixMilli(), si.EndsAt.UnixMilli(),
 			si.CreatedBy, si.Comment, now(s.Clock)).Scan(&si.ID); err != nil {
 			return err
 		}
@@ -494,7 +489,7 @@ func (s *Store) SaveWindow(ctx context.Context, id int64, w MaintenanceWindow) (
 	if err := w.Validate(); err != nil {
 		return MaintenanceWindow{}, err
 	}
-	body := jsonText(w)
+	body := db.JSON(w)
 	err := s.change(ctx, func() audit.Event {
 		return audit.Event{Action: "maintenance.save", ObjectType: "maintenance_window", ObjectID: w.ID, Summary: "saved maintenance window " + w.Name,
 			Changes: map[string]any{"window": json.RawMessage(body)}}
@@ -573,7 +568,7 @@ func (s *Store) CreateInhibitRule(ctx context.Context, r InhibitRule) (InhibitRu
 		return audit.Event{Action: "inhibit.create", ObjectType: "inhibit_rule", ObjectID: r.ID, Summary: "created inhibit rule " + r.Name}
 	}, func(tx *sql.Tx) error {
 		return tx.QueryRowContext(ctx, "INSERT INTO inhibit_rules (name, body, created_at) VALUES ($1, $2, $3) RETURNING id",
-			r.Name, jsonText(r), now(s.Clock)).Scan(&r.ID)
+			r.Name, db.JSON(r), now(s.Clock)).Scan(&r.ID)
 	})
 	return r, err
 }

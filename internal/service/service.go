@@ -199,11 +199,6 @@ func scan(r db.Scanner) (Service, error) {
 	return s, nil
 }
 
-func jsonText(v any) string {
-	b, _ := json.Marshal(v)
-	return string(b)
-}
-
 func conflictOrTeam(err error) error {
 	switch {
 	case db.IsUniqueViolation(err):
@@ -248,8 +243,8 @@ func (c *Catalog) Create(ctx context.Context, f Fields) (Service, error) {
 		out, err = scan(tx.QueryRowContext(ctx, `INSERT INTO services (name, description, team_id, criticality, labels,
 			auto_resolve, group_by, group_window_s, escalation_policy_id, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
-			RETURNING `+cols, s.Name, s.Description, s.TeamID, string(s.Criticality), jsonText(s.Labels), s.AutoResolve,
-			jsonText(s.GroupBy), s.GroupWindow, s.EscalationPolicyID, now))
+			RETURNING `+cols, s.Name, s.Description, s.TeamID, string(s.Criticality), db.JSON(s.Labels), s.AutoResolve,
+			db.JSON(s.GroupBy), s.GroupWindow, s.EscalationPolicyID, now))
 		if err != nil {
 			return conflictOrTeam(err)
 		}
@@ -333,7 +328,7 @@ func (c *Catalog) Update(ctx context.Context, id int64, f Fields, ifVersion int6
 		out, err = scan(tx.QueryRowContext(ctx, `UPDATE services SET name = $1, description = $2, team_id = $3,
 			criticality = $4, labels = $5, auto_resolve = $6, group_by = $7, group_window_s = $8, escalation_policy_id = $9,
 			updated_at = $10, version = version + 1 WHERE id = $11 RETURNING `+cols, s.Name, s.Description, s.TeamID,
-			string(s.Criticality), jsonText(s.Labels), s.AutoResolve, jsonText(s.GroupBy), s.GroupWindow, s.EscalationPolicyID,
+			string(s.Criticality), db.JSON(s.Labels), s.AutoResolve, db.JSON(s.GroupBy), s.GroupWindow, s.EscalationPolicyID,
 			c.Clock.Now().UnixMilli(), id))
 		if err != nil {
 			return conflictOrTeam(err)
@@ -344,19 +339,12 @@ func (c *Catalog) Update(ctx context.Context, id int64, f Fields, ifVersion int6
 		return c.Audit.Record(ctx, tx, audit.Event{Action: "service.update", ObjectType: "service", ObjectID: id,
 			Summary: "updated service " + out.Name,
 			Changes: audit.Diff("name", old.Name, out.Name, "description", old.Description, out.Description,
-				"team_id", fmtID(old.TeamID), fmtID(out.TeamID), "criticality", old.Criticality, out.Criticality,
-				"labels", jsonText(old.Labels), jsonText(out.Labels), "auto_resolve", old.AutoResolve, out.AutoResolve,
-				"group_by", jsonText(old.GroupBy), jsonText(out.GroupBy), "group_window_seconds", old.GroupWindow, out.GroupWindow,
-				"escalation_policy_id", fmtID(old.EscalationPolicyID), fmtID(out.EscalationPolicyID))})
+				"team_id", audit.IDText(old.TeamID), audit.IDText(out.TeamID), "criticality", old.Criticality, out.Criticality,
+				"labels", db.JSON(old.Labels), db.JSON(out.Labels), "auto_resolve", old.AutoResolve, out.AutoResolve,
+				"group_by", db.JSON(old.GroupBy), db.JSON(out.GroupBy), "group_window_seconds", old.GroupWindow, out.GroupWindow,
+				"escalation_policy_id", audit.IDText(old.EscalationPolicyID), audit.IDText(out.EscalationPolicyID))})
 	})
 	return out, err
-}
-
-func fmtID(p *int64) string {
-	if p == nil {
-		return "none"
-	}
-	return strconv.FormatInt(*p, 10)
 }
 
 // Delete removes a service with its keys and alerts.

@@ -7,6 +7,7 @@ package db
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -296,6 +297,28 @@ func NullMillis(n sql.NullInt64) *time.Time {
 	}
 	t := time.UnixMilli(n.Int64).UTC()
 	return &t
+}
+
+// IDOrNil is the column value for an optional id.
+func IDOrNil(p *int64) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
+
+// IDPtr is an optional id column as a pointer (nil for NULL).
+func IDPtr(n sql.NullInt64) *int64 {
+	if !n.Valid {
+		return nil
+	}
+	return &n.Int64
+}
+
+// JSON is v as JSON text, for a JSON column (v must be marshalable).
+func JSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
 }
 
 // MillisOrNil is the column value for an optional time.
