@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -25,7 +26,7 @@ the figures with the commands that produced them.`,
 
 func (e *env) benchIngestCmd() *cobra.Command {
 	var o bench.IngestOptions
-	var key, database, loads, logLevel, amPath string
+	var key, database, loads, logLevel, amPath, cpuProfile string
 	var against bool
 	c := &cobra.Command{
 		Use:   "ingest",
@@ -100,6 +101,15 @@ Prometheus Alertmanager 0.25 as well (in memory, one group), side by side.`,
 					return err
 				}
 			}
+			if cpuProfile != "" {
+				// The profile covers the whole process: the server started
+				// here and the load generator, which share the machine.
+				stop, err := startCPUProfile(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer stop()
+			}
 			host, _ := os.Hostname()
 			fmt.Fprintf(e.stdout, "steady bench ingest — %s, %s, %d keys, warm-up %s, measured %s per load\n",
 				host, time.Now().UTC().Format("2006-01-02 15:04 MST"), o.Keys, o.Warmup, o.Duration)
@@ -163,7 +173,21 @@ Prometheus Alertmanager 0.25 as well (in memory, one group), side by side.`,
 	f.StringVar(&logLevel, "log-level", "info", "log level of the server started here (its log goes to a temporary file)")
 	f.BoolVar(&against, "against-alertmanager", false, "run the single and batch loads against Prometheus Alertmanager too")
 	f.StringVar(&amPath, "alertmanager", bench.AlertmanagerPath, "the Alertmanager binary")
+	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the loads (server and generator) to this file, for go tool pprof")
 	return c
+}
+
+// startCPUProfile writes a CPU profile to path until the returned func runs.
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 func (e *env) benchIncidentsCmd() *cobra.Command {

@@ -144,13 +144,16 @@ func ListAlerts(ctx context.Context, d *db.DB, f AlertFilter, p page.Request) (p
 	return page.Cut(out, p, func(a Alert) int64 { return a.ID }), nil
 }
 
-// GetAlert returns one alert with its last event.
+// GetAlert returns one alert with its last event: the raw event of its
+// newest trigger, or, once retention has pruned that, the copy kept in the
+// alert row.
 func GetAlert(ctx context.Context, d *db.DB, id int64) (Alert, error) {
 	if err := iam.Require(ctx, iam.RoleViewer); err != nil {
 		return Alert{}, err
 	}
 	var last string
-	a, err := scanAlert(d.R.QueryRowContext(ctx, "SELECT "+alertCols+", last_event FROM alerts WHERE id = $1", id), &last)
+	a, err := scanAlert(d.R.QueryRowContext(ctx, "SELECT "+alertCols+
+		", COALESCE((SELECT e.body FROM events e WHERE e.id = alerts.trigger_event_id), last_event) FROM alerts WHERE id = $1", id), &last)
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, errs.NotFound("alert %d not found", id)
 	}

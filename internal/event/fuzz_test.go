@@ -1,8 +1,11 @@
 package event
 
 import (
+	"encoding/json"
 	"errors"
+	"reflect"
 	"testing"
+	"time"
 )
 
 // The parsers face the network: whatever the bytes, they must return either
@@ -19,6 +22,54 @@ func checkEvent(t *testing.T, ev Event) {
 	case Trigger, Acknowledge, Resolve:
 	default:
 		t.Fatalf("action %q", ev.Action)
+	}
+	sameAsEncodingJSON(t, ev)
+}
+
+// sameAsEncodingJSON checks that the stored JSON of ev decodes to what
+// encoding/json's encoding of it does.
+func sameAsEncodingJSON(t *testing.T, ev Event) {
+	t.Helper()
+	std, err := json.Marshal(ev)
+	if err != nil {
+		return // not encodable (a NaN in details): nothing to compare
+	}
+	var want, got Event
+	if err := json.Unmarshal(std, &want); err != nil {
+		t.Fatal(err)
+	}
+	ours := eventJSON(&ev)
+	if err := json.Unmarshal([]byte(ours), &got); err != nil {
+		t.Fatalf("stored JSON does not decode: %v\n%s", err, ours)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("stored JSON decodes to\n%+v\nwant\n%+v\n%s\n%s", got, want, ours, std)
+	}
+	var labels, wantLabels map[string]string
+	if err := json.Unmarshal([]byte(labelsJSON(&ev)), &labels); err != nil {
+		t.Fatalf("labels JSON: %v", err)
+	}
+	if wantLabels = ev.Labels; len(wantLabels) == 0 {
+		wantLabels = map[string]string{}
+	}
+	if len(labels) != len(wantLabels) || (len(labels) > 0 && !reflect.DeepEqual(labels, want.Labels)) {
+		t.Fatalf("labels JSON decodes to %v; want %v", labels, want.Labels)
+	}
+}
+
+func TestEncodeMatchesEncodingJSON(t *testing.T) {
+	at := time.Date(2026, 11, 21, 10, 0, 0, 123456789, time.FixedZone("x", 3600))
+	for _, ev := range []Event{
+		{Source: SourceGeneric, Action: Trigger, DedupKey: "k", Severity: Error, Summary: "s", OccurredAt: at, ReceivedAt: at.UTC()},
+		{Source: SourcePagerDuty, Action: Resolve, DedupKey: "quote \" back\\slash", Summary: "tab\tnew\nline\r\x00\x1f\x7f <&> \u2028\u2029 é 😀 \xff\xfe bad",
+			Host: "h", Component: "c", Group: "g", Class: "cl", Client: "cli", ClientURL: "http://x/?a=1&b=<2>",
+			Labels:  map[string]string{"b": "2", "a": "1", "\u00e9\n": "\xff", "z": ""},
+			Details: map[string]any{"n": 1.5, "nested": map[string]any{"x": []any{"a", true, nil}}},
+			Links:   []Link{{Href: "http://l"}, {Href: "http://m", Text: "t\""}},
+			Images:  []Image{{Src: "http://i"}, {Src: "s", Href: "h", Alt: "a"}}},
+		{Action: Acknowledge, DedupKey: "only"},
+	} {
+		sameAsEncodingJSON(t, ev)
 	}
 }
 

@@ -3,7 +3,6 @@ package event
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -36,6 +35,8 @@ type Routed struct {
 	// The event and its labels as stored (JSON), encoded by Submit in the
 	// caller's goroutine so that the single commit loop does not.
 	body, labels string
+	// rawID is the id of the stored raw event, given out by the commit.
+	rawID int64
 }
 
 // encode fills in the stored JSON of the event.
@@ -104,6 +105,7 @@ type Ingester struct {
 	// MaxBatch caps the events in one transaction.
 	MaxBatch int
 
+	cache   openCache // open alerts, used by the commit loop only
 	reqs    chan *request
 	stop    chan struct{}
 	done    chan struct{}
@@ -260,6 +262,8 @@ func (in *Ingester) commit(batch []*request) {
 // worked out in memory.
 type alertState struct {
 	id         int64 // filled in by the insert for an alert this batch creates
+	lastEvent  int64 // the alert's newest raw event (0: none), moved along as the batch adds events
+	head       int64 // its newest raw event when the batch began: every write checks it is still so
 	suppressed string
 	status     string
 	serviceID  int64
@@ -285,13 +289,30 @@ type batchWriter struct {
 	d   db.Dialect
 }
 
+// write commits one group. Its first try takes the open alerts it knows from
+// the cache; if an alert changed meanwhile, it tries again from the database.
 func (in *Ingester) write(batch []*request) error {
+	for try := 0; ; try++ {
+		cache := &in.cache
+		if try > 0 {
+			cache.clear()
+		}
+		err := in.writeOnce(batch, cache)
+		if !errors.Is(err, errStale) || try == 2 {
+			return err
+		}
+	}
+}
+
+func (in *Ingester) writeOnce(batch []*request, cache *openCache) error {
 	ctx := context.Background()
-	return in.DB.Tx(ctx, func(tx *sql.Tx) error {
+	var keys []stateKey
+	var open map[stateKey]*alertState
+	err := in.DB.Tx(ctx, func(tx *sql.Tx) error {
 		bw := &batchWriter{ctx: ctx, tx: tx, d: in.DB.Dialect}
 		// 1. The open alerts of every key in the batch.
-		open, err := bw.loadOpen(batch)
-		if err != nil {
+		var err error
+		if open, keys, err = bw.loadOpen(batch, cache); err != nil {
 			return err
 		}
 		// 2. Work out the end state of each alert in memory, in order.
@@ -361,6 +382,8 @@ func (in *Ingester) write(batch []*request) error {
 							st.status, w.acknowledgedAt, w.changed, w.statusChanged = "acknowledged", &seen, true, true
 							res.Change = "acknowledged"
 						} else {
+							// Stored all the same, and chained to the alert.
+							w.changed = true
 							res.Change = "ignored"
 						}
 					} else {
@@ -374,7 +397,26 @@ func (in *Ingester) write(batch []*request) error {
 					Suppressed: it.Suppressed != "", Priority: it.Priority, CIID: it.CIID})
 			}
 		}
-		// 3. Write the alerts: updates first, so that an alert resolved in
+		// 3. Number the raw events and chain each to the one before it of
+		// the same alert, so that the alerts can point at their newest.
+		raws := make([]rawEvent, 0, len(touched))
+		ids, err := bw.eventIDs(len(touched))
+		if err != nil {
+			return err
+		}
+		ci := 0
+		for _, r := range batch {
+			for i := range r.items {
+				raw := rawEvent{id: ids[ci], it: &r.items[i]}
+				r.items[i].rawID = raw.id
+				if st := touched[ci]; st != nil {
+					raw.prevID, st.lastEvent = st.lastEvent, raw.id
+				}
+				raws = append(raws, raw)
+				ci++
+			}
+		}
+		// 4. Write the alerts: updates first, so that an alert resolved in
 		// this batch is closed before its key opens a new one.
 		if err := bw.updateAlerts(updates); err != nil {
 			return err
@@ -387,9 +429,8 @@ func (in *Ingester) write(batch []*request) error {
 				return err
 			}
 		}
-		// 4. Fill in the alert ids and store the raw events.
-		ci := 0
-		raws := make([]rawEvent, 0, len(touched))
+		// 5. Fill in the alert ids and store the raw events.
+		ci = 0
 		for _, r := range batch {
 			for i := range r.items {
 				var id int64
@@ -398,7 +439,7 @@ func (in *Ingester) write(batch []*request) error {
 				}
 				r.results[i].AlertID = id
 				changes[ci].AlertID = id
-				raws = append(raws, rawEvent{alertID: id, it: &r.items[i]})
+				raws[ci].alertID = id
 				ci++
 			}
 		}
@@ -410,6 +451,10 @@ func (in *Ingester) write(batch []*request) error {
 		}
 		return nil
 	})
+	if err == nil {
+		cache.keep(keys, open)
+	}
+	return err
 }
 
 type stateKey struct {
@@ -427,31 +472,31 @@ const (
 	alertChunk      = 32
 	rawChunk        = 64
 	touchChunk      = 32
-	alertInsertPer  = 15
-	rawInsertPer    = 7
-	touchPer        = 8
+	alertInsertPer  = 16
+	rawInsertPer    = 9
+	touchPer        = 10
 	alertInsertCols = `INSERT INTO alerts (service_id, dedup_key, status, severity, summary, host, source, labels, count,
-		first_seen, last_seen, acknowledged_at, resolved_at, last_event, ci_id) VALUES `
+		first_seen, last_seen, acknowledged_at, resolved_at, last_event_id, trigger_event_id, ci_id) VALUES `
 	// alertCI is the last value of an alert row, its CI: the id only if the
 	// CI still exists (the mapping may have used a copy of the CMDB from a
 	// moment ago), so that a CI deleted meanwhile leaves the alert without
 	// one instead of failing the batch.
 	alertCI       = "(SELECT id FROM cis WHERE id = ?)"
-	rawInsertCols = "INSERT INTO events (received_at, service_id, alert_id, source, action, dedup_key, body) VALUES "
+	rawInsertCols = "INSERT INTO events (id, received_at, service_id, alert_id, source, action, dedup_key, body, prev_id) VALUES "
 	// alertUpdate changes an alert's status (acknowledge, resolve), with
 	// whatever else the batch did to it.
 	alertUpdate = `UPDATE alerts SET status = ?, count = count + ?,
 		last_seen = CASE WHEN ? > last_seen THEN ? ELSE last_seen END,
 		severity = COALESCE(?, severity), summary = COALESCE(?, summary), host = COALESCE(?, host),
-		labels = COALESCE(?, labels), last_event = COALESCE(?, last_event),
+		labels = COALESCE(?, labels), last_event_id = ?, trigger_event_id = COALESCE(?, trigger_event_id),
 		acknowledged_at = COALESCE(acknowledged_at, ?), resolved_at = COALESCE(?, resolved_at)
-		WHERE id = ?`
+		WHERE id = ? AND ` + stillAsLoaded + ` = ?`
 )
 
 // The SQLite statements for each chunk size, made once.
 var (
 	lookupSQL = sqlBySize(lookupChunk, func(n int) string {
-		return "SELECT id, service_id, dedup_key, status, suppressed FROM alerts WHERE dedup_key IN (" + db.SQLite.Params(1, n) +
+		return "SELECT id, service_id, dedup_key, status, suppressed, COALESCE(last_event_id, 0) FROM alerts WHERE dedup_key IN (" + db.SQLite.Params(1, n) +
 			") AND status <> 'resolved'"
 	})
 	alertInsertSQL = sqlBySize(alertChunk, func(n int) string {
@@ -463,10 +508,17 @@ var (
 	// setting it (even to the same value) makes SQLite rewrite that entry.
 	touchSQL = sqlBySize(touchChunk, func(n int) string {
 		return rowsSQL(`UPDATE alerts SET count = count + v.column2, last_seen = max(last_seen, v.column3),
-			severity = v.column4, summary = v.column5, host = v.column6, labels = v.column7, last_event = v.column8
-			FROM (VALUES `, touchPer, n, `) AS v WHERE alerts.id = v.column1`)
+			severity = v.column4, summary = v.column5, host = v.column6, labels = v.column7, last_event_id = v.column8,
+			trigger_event_id = v.column9
+			FROM (VALUES `, touchPer, n, `) AS v WHERE alerts.id = v.column1 AND `+stillAsLoaded+` = v.column10`)
 	})
 )
+
+// stillAsLoaded, compared with the chain head an alert had when the batch
+// began, is true only if the alert is still open and nothing else added an
+// event to it: the writes of an alert check it, so that one taken from the
+// cache is never written over a change made elsewhere.
+const stillAsLoaded = "CASE WHEN alerts.status <> 'resolved' THEN COALESCE(alerts.last_event_id, 0) END"
 
 // pgSmallBatch is the most rows a PostgreSQL write takes as a VALUES list;
 // past it, the rows go as arrays through unnest. Small batches (single
@@ -519,34 +571,75 @@ func (bw *batchWriter) exec(q string, args ...any) error {
 	return err
 }
 
+// execAll runs an update of n alerts, each checked with stillAsLoaded: if
+// fewer rows change, one of them changed elsewhere (errStale).
+func (bw *batchWriter) execAll(n int, q string, args ...any) error {
+	res, err := bw.tx.ExecContext(bw.ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("update alerts: %w", err)
+	}
+	if got, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("update alerts: %w", err)
+	} else if got != int64(n) {
+		return errStale
+	}
+	return nil
+}
+
 func (bw *batchWriter) query(q string, args ...any) (*sql.Rows, error) {
 	return bw.tx.QueryContext(bw.ctx, q, args...)
 }
 
-func (bw *batchWriter) loadOpen(batch []*request) (map[stateKey]*alertState, error) {
+// loadOpen finds the open alerts of the batch's keys (service, dedup key),
+// which it returns too: from the cache, and for the keys not in it from the
+// database.
+func (bw *batchWriter) loadOpen(batch []*request, cache *openCache) (map[stateKey]*alertState, []stateKey, error) {
+	open := make(map[stateKey]*alertState)
+	var all []stateKey
 	seen := map[string]struct{}{}
-	var keys []string
+	var keys []string // dedup keys to look up
 	for _, r := range batch {
 		for i := range r.items {
-			k := r.items[i].Event.DedupKey
-			if _, ok := seen[k]; !ok {
-				seen[k] = struct{}{}
-				keys = append(keys, k)
+			sk := stateKey{r.items[i].ServiceID, r.items[i].Event.DedupKey}
+			if _, ok := open[sk]; ok {
+				continue
+			}
+			if st, ok := cache.get(sk); ok {
+				open[sk] = st
+				all = append(all, sk)
+				continue
+			}
+			open[sk] = nil
+			all = append(all, sk)
+			if _, ok := seen[sk.key]; !ok {
+				seen[sk.key] = struct{}{}
+				keys = append(keys, sk.key)
 			}
 		}
 	}
-	open := make(map[stateKey]*alertState, len(keys))
 	scan := func(rows *sql.Rows) error {
 		defer rows.Close()
 		for rows.Next() {
 			st := &alertState{}
-			if err := rows.Scan(&st.id, &st.serviceID, &st.key, &st.status, &st.suppressed); err != nil {
+			if err := rows.Scan(&st.id, &st.serviceID, &st.key, &st.status, &st.suppressed, &st.lastEvent); err != nil {
 				return err
 			}
+			st.head = st.lastEvent
 			open[stateKey{st.serviceID, st.key}] = st
 		}
 		return rows.Err()
 	}
+	err := bw.lookupOpen(keys, scan)
+	for k, st := range open {
+		if st == nil {
+			delete(open, k)
+		}
+	}
+	return open, all, err
+}
+
+// lookupOpen reads the open alerts of dedup keys.
+func (bw *batchWriter) lookupOpen(keys []string, scan func(*sql.Rows) error) error {
 	if bw.d == db.Postgres {
 		// An IN list of parameters, as before this loop was reworked: the
 		// array forms (= ANY($1), a join with unnest($1)) measured no
@@ -559,16 +652,16 @@ func (bw *batchWriter) loadOpen(batch []*request) (map[stateKey]*alertState, err
 			for j, k := range part {
 				args[j] = k
 			}
-			rows, err := bw.query("SELECT id, service_id, dedup_key, status, suppressed FROM alerts WHERE dedup_key IN ("+
+			rows, err := bw.query("SELECT id, service_id, dedup_key, status, suppressed, COALESCE(last_event_id, 0) FROM alerts WHERE dedup_key IN ("+
 				db.Postgres.Params(1, len(part))+") AND status <> 'resolved'", args...)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			if err := scan(rows); err != nil {
-				return nil, err
+				return err
 			}
 		}
-		return open, nil
+		return nil
 	}
 	args := make([]any, 0, lookupChunk)
 	i := 0
@@ -580,26 +673,13 @@ func (bw *batchWriter) loadOpen(batch []*request) (map[stateKey]*alertState, err
 		i += n
 		rows, err := bw.query(lookupSQL[n], args...)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if err := scan(rows); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return open, nil
-}
-
-func labelsJSON(ev *Event) string {
-	if len(ev.Labels) == 0 {
-		return "{}"
-	}
-	b, _ := json.Marshal(ev.Labels)
-	return string(b)
-}
-
-func eventJSON(ev *Event) string {
-	b, _ := json.Marshal(ev)
-	return string(b)
+	return nil
 }
 
 // stored returns the JSON of an item, encoding it if Submit did not.
@@ -610,8 +690,8 @@ func (r *Routed) stored() (body, labels string) {
 	return r.body, r.labels
 }
 
-// ciOrNil is an alert's CI as a parameter: NULL for none.
-func ciOrNil(id int64) any {
+// orNull is an optional id as a parameter: NULL for 0 (none).
+func orNull(id int64) any {
 	if id == 0 {
 		return nil
 	}
@@ -658,10 +738,10 @@ func (bw *batchWriter) insertAlerts(ws []*alertWrite) error {
 			b.WriteString("(" + db.Postgres.Params(len(args)+1, alertInsertPer-1) +
 				", (SELECT id FROM cis WHERE id = $" + strconv.Itoa(len(args)+alertInsertPer) + "))")
 			ev := &w.it.Event
-			body, l := w.it.stored()
+			_, l := w.it.stored()
 			args = append(args, w.state.serviceID, w.state.key, w.state.status, string(ev.Severity), ev.Summary, ev.Host,
-				string(ev.Source), l, w.count, w.firstSeen, w.lastSeen, db.IDOrNil(w.acknowledgedAt), db.IDOrNil(w.resolvedAt), body,
-				ciOrNil(w.it.CIID))
+				string(ev.Source), l, w.count, w.firstSeen, w.lastSeen, db.IDOrNil(w.acknowledgedAt), db.IDOrNil(w.resolvedAt),
+				w.state.lastEvent, w.it.rawID, orNull(w.it.CIID))
 		}
 		b.WriteString(" RETURNING id")
 		rows, err := bw.query(b.String(), args...)
@@ -677,28 +757,31 @@ func (bw *batchWriter) insertAlerts(ws []*alertWrite) error {
 		n := len(ws)
 		svc, ack, res := make([]int64, n), make([]*int64, n), make([]*int64, n)
 		count, first, last := make([]int64, n), make([]int64, n), make([]int64, n)
-		key, status, sev, sum, host, src, labels, body := make([]string, n), make([]string, n), make([]string, n),
-			make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		cis := make([]*int64, n)
+		key, status, sev, sum, host, src, labels := make([]string, n), make([]string, n), make([]string, n),
+			make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		cis, lastEvent, trigger := make([]*int64, n), make([]int64, n), make([]int64, n)
 		for i, w := range ws {
 			if w.it.CIID != 0 {
 				cis[i] = &w.it.CIID
 			}
 			ev := &w.it.Event
-			b, l := w.it.stored()
+			_, l := w.it.stored()
 			svc[i], key[i], status[i], sev[i], sum[i], host[i], src[i], labels[i] = w.state.serviceID, w.state.key, w.state.status,
 				string(ev.Severity), ev.Summary, ev.Host, string(ev.Source), l
-			count[i], first[i], last[i], ack[i], res[i], body[i] = int64(w.count), w.firstSeen, w.lastSeen, w.acknowledgedAt, w.resolvedAt, b
+			count[i], first[i], last[i], ack[i], res[i], lastEvent[i] = int64(w.count), w.firstSeen, w.lastSeen, w.acknowledgedAt,
+				w.resolvedAt, w.state.lastEvent
+			trigger[i] = w.it.rawID
 		}
 		rows, err := bw.tx.QueryContext(bw.ctx, `INSERT INTO alerts (service_id, dedup_key, status, severity, summary, host, source,
-			labels, count, first_seen, last_seen, acknowledged_at, resolved_at, last_event, ci_id)
-			SELECT u.s, u.k, u.st, u.sev, u.sum, u.h, u.src, u.l, u.n, u.f, u.la, u.ack, u.res, u.b,
+			labels, count, first_seen, last_seen, acknowledged_at, resolved_at, last_event_id, trigger_event_id, ci_id)
+			SELECT u.s, u.k, u.st, u.sev, u.sum, u.h, u.src, u.l, u.n, u.f, u.la, u.ack, u.res, u.ev, u.tr,
 				(SELECT c.id FROM cis c WHERE c.id = u.ci)
 			FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-				$8::text[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[], $14::text[], $15::bigint[])
-				AS u(s, k, st, sev, sum, h, src, l, n, f, la, ack, res, b, ci)
+				$8::text[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[], $14::bigint[], $15::bigint[],
+				$16::bigint[])
+				AS u(s, k, st, sev, sum, h, src, l, n, f, la, ack, res, ev, tr, ci)
 			RETURNING id`,
-			svc, key, status, sev, sum, host, src, labels, count, first, last, ack, res, body, cis)
+			svc, key, status, sev, sum, host, src, labels, count, first, last, ack, res, lastEvent, trigger, cis)
 		if err != nil {
 			return fmt.Errorf("insert alerts: %w", err)
 		}
@@ -713,10 +796,10 @@ func (bw *batchWriter) insertAlerts(ws []*alertWrite) error {
 		args = args[:0]
 		for _, w := range ws[i : i+n] {
 			ev := &w.it.Event
-			b, l := w.it.stored()
+			_, l := w.it.stored()
 			args = append(args, w.state.serviceID, w.state.key, w.state.status, string(ev.Severity), ev.Summary, ev.Host,
 				string(ev.Source), l, w.count, w.firstSeen, w.lastSeen, db.IDOrNil(w.acknowledgedAt),
-				db.IDOrNil(w.resolvedAt), b, ciOrNil(w.it.CIID))
+				db.IDOrNil(w.resolvedAt), w.state.lastEvent, w.it.rawID, orNull(w.it.CIID))
 		}
 		i += n
 		rows, err := bw.query(alertInsertSQL[n], args...)
@@ -745,10 +828,10 @@ func (bw *batchWriter) updateAlerts(ws []*alertWrite) error {
 		return nil
 	}
 	if bw.d == db.Postgres && len(changed) <= pgSmallBatch {
-		const per = 11
-		types := [per]string{"BIGINT", "TEXT", "BIGINT", "BIGINT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "BIGINT", "BIGINT"}
+		const per = 13
+		types := [per]string{"BIGINT", "TEXT", "BIGINT", "BIGINT", "TEXT", "TEXT", "TEXT", "TEXT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT"}
 		var b strings.Builder
-		b.WriteString("WITH v(id, status, n, last_seen, severity, summary, host, labels, last_event, ack, res) AS (VALUES ")
+		b.WriteString("WITH v(id, status, n, last_seen, severity, summary, host, labels, last_event_id, ack, res, trigger_event_id, head) AS (VALUES ")
 		args := make([]any, 0, len(changed)*per)
 		for j, w := range changed {
 			if j > 0 {
@@ -762,54 +845,50 @@ func (bw *batchWriter) updateAlerts(ws []*alertWrite) error {
 				b.WriteString("CAST($" + strconv.Itoa(len(args)+k+1) + " AS " + types[k] + ")")
 			}
 			b.WriteByte(')')
-			var sev, sum, host, labels, last any
+			var sev, sum, host, labels, trigger any
 			if w.it != nil {
 				ev := &w.it.Event
-				body, l := w.it.stored()
-				sev, sum, host, labels, last = string(ev.Severity), ev.Summary, ev.Host, l, body
+				_, l := w.it.stored()
+				sev, sum, host, labels, trigger = string(ev.Severity), ev.Summary, ev.Host, l, w.it.rawID
 			}
-			args = append(args, w.state.id, w.state.status, w.count, w.lastSeen, sev, sum, host, labels, last,
-				db.IDOrNil(w.acknowledgedAt), db.IDOrNil(w.resolvedAt))
+			args = append(args, w.state.id, w.state.status, w.count, w.lastSeen, sev, sum, host, labels, w.state.lastEvent,
+				db.IDOrNil(w.acknowledgedAt), db.IDOrNil(w.resolvedAt), trigger, w.state.head)
 		}
 		b.WriteString(`) UPDATE alerts SET status = v.status, count = alerts.count + v.n,
 			last_seen = GREATEST(v.last_seen, alerts.last_seen),
 			severity = COALESCE(v.severity, alerts.severity), summary = COALESCE(v.summary, alerts.summary),
 			host = COALESCE(v.host, alerts.host), labels = COALESCE(v.labels, alerts.labels),
-			last_event = COALESCE(v.last_event, alerts.last_event),
+			last_event_id = v.last_event_id, trigger_event_id = COALESCE(v.trigger_event_id, alerts.trigger_event_id),
 			acknowledged_at = COALESCE(alerts.acknowledged_at, v.ack), resolved_at = COALESCE(v.res, alerts.resolved_at)
-			FROM v WHERE alerts.id = v.id`)
-		if err := bw.exec(b.String(), args...); err != nil {
-			return fmt.Errorf("update alerts: %w", err)
-		}
-		return nil
+			FROM v WHERE alerts.id = v.id AND ` + stillAsLoaded + ` = v.head`)
+		return bw.execAll(len(changed), b.String(), args...)
 	}
 	if bw.d == db.Postgres {
 		n := len(changed)
 		id, cnt, last, ack, res := make([]int64, n), make([]int64, n), make([]int64, n), make([]*int64, n), make([]*int64, n)
-		status, sev, sum, host, labels, body := make([]string, n), make([]*string, n), make([]*string, n), make([]*string, n),
-			make([]*string, n), make([]*string, n)
+		status, sev, sum, host, labels := make([]string, n), make([]*string, n), make([]*string, n), make([]*string, n),
+			make([]*string, n)
+		lastEvent, trigger, head := make([]int64, n), make([]*int64, n), make([]int64, n)
 		for i, w := range changed {
 			id[i], status[i], cnt[i], last[i], ack[i], res[i] = w.state.id, w.state.status, int64(w.count), w.lastSeen, w.acknowledgedAt, w.resolvedAt
+			lastEvent[i], head[i] = w.state.lastEvent, w.state.head
 			if w.it != nil {
 				ev := &w.it.Event
-				b, l := w.it.stored()
+				_, l := w.it.stored()
 				s, su, h := string(ev.Severity), ev.Summary, ev.Host
-				sev[i], sum[i], host[i], labels[i], body[i] = &s, &su, &h, &l, &b
+				sev[i], sum[i], host[i], labels[i], trigger[i] = &s, &su, &h, &l, &w.it.rawID
 			}
 		}
-		_, err := bw.tx.ExecContext(bw.ctx, `UPDATE alerts SET status = v.status, count = alerts.count + v.n,
+		return bw.execAll(n, `UPDATE alerts SET status = v.status, count = alerts.count + v.n,
 			last_seen = GREATEST(v.last_seen, alerts.last_seen),
 			severity = COALESCE(v.severity, alerts.severity), summary = COALESCE(v.summary, alerts.summary),
 			host = COALESCE(v.host, alerts.host), labels = COALESCE(v.labels, alerts.labels),
-			last_event = COALESCE(v.last_event, alerts.last_event),
+			last_event_id = v.last_event_id, trigger_event_id = COALESCE(v.trigger_event_id, alerts.trigger_event_id),
 			acknowledged_at = COALESCE(alerts.acknowledged_at, v.ack), resolved_at = COALESCE(v.res, alerts.resolved_at)
 			FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[],
-				$9::text[], $10::bigint[], $11::bigint[]) AS v(id, status, n, last_seen, severity, summary, host, labels, last_event, ack, res)
-			WHERE alerts.id = v.id`, id, status, cnt, last, sev, sum, host, labels, body, ack, res)
-		if err != nil {
-			return fmt.Errorf("update alerts: %w", err)
-		}
-		return nil
+				$9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[])
+				AS v(id, status, n, last_seen, severity, summary, host, labels, last_event_id, ack, res, trigger_event_id, head)
+			WHERE alerts.id = v.id AND `+stillAsLoaded+` = v.head`, id, status, cnt, last, sev, sum, host, labels, lastEvent, ack, res, trigger, head)
 	}
 	// Repeated triggers, the common case, many rows per statement; status
 	// changes row by row.
@@ -819,15 +898,15 @@ func (bw *batchWriter) updateAlerts(ws []*alertWrite) error {
 			touch = append(touch, w)
 			continue
 		}
-		var sev, sum, host, labels, last any
+		var sev, sum, host, labels, trigger any
 		if w.it != nil {
 			ev := &w.it.Event
-			b, l := w.it.stored()
-			sev, sum, host, labels, last = string(ev.Severity), ev.Summary, ev.Host, l, b
+			_, l := w.it.stored()
+			sev, sum, host, labels, trigger = string(ev.Severity), ev.Summary, ev.Host, l, w.it.rawID
 		}
-		if err := bw.exec(alertUpdate, w.state.status, w.count, w.lastSeen, w.lastSeen, sev, sum, host, labels, last,
-			db.IDOrNil(w.acknowledgedAt), db.IDOrNil(w.resolvedAt), w.state.id); err != nil {
-			return fmt.Errorf("update alert %d: %w", w.state.id, err)
+		if err := bw.execAll(1, alertUpdate, w.state.status, w.count, w.lastSeen, w.lastSeen, sev, sum, host, labels, w.state.lastEvent, trigger,
+			db.IDOrNil(w.acknowledgedAt), db.IDOrNil(w.resolvedAt), w.state.id, w.state.head); err != nil {
+			return err
 		}
 	}
 	args := make([]any, 0, touchChunk*touchPer)
@@ -836,25 +915,77 @@ func (bw *batchWriter) updateAlerts(ws []*alertWrite) error {
 		args = args[:0]
 		for _, w := range touch[i : i+n] {
 			ev := &w.it.Event
-			b, l := w.it.stored()
-			args = append(args, w.state.id, w.count, w.lastSeen, string(ev.Severity), ev.Summary, ev.Host, l, b)
+			_, l := w.it.stored()
+			args = append(args, w.state.id, w.count, w.lastSeen, string(ev.Severity), ev.Summary, ev.Host, l, w.state.lastEvent, w.it.rawID,
+				w.state.head)
 		}
 		i += n
-		if err := bw.exec(touchSQL[n], args...); err != nil {
-			return fmt.Errorf("update alerts: %w", err)
+		if err := bw.execAll(n, touchSQL[n], args...); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
+// rawEvent is one event as the events table stores it: numbered before it
+// is written, and chained to the alert's event before it.
 type rawEvent struct {
+	id      int64
+	prevID  int64 // 0: the alert's first event (or no alert)
 	alertID int64
 	it      *Routed
+}
+
+// eventIDs reserves n raw event ids, ascending, for the events of a batch
+// in order. On SQLite the single writer numbers them after the highest
+// stored; on PostgreSQL they come from the column's sequence (one round
+// trip), so that replicas ingesting at once never collide.
+func (bw *batchWriter) eventIDs(n int) ([]int64, error) {
+	ids := make([]int64, 0, n)
+	if n == 0 {
+		return ids, nil
+	}
+	if bw.d == db.Postgres {
+		rows, err := bw.query("SELECT nextval(pg_get_serial_sequence('events', 'id')) FROM generate_series(1, $1)", n)
+		if err != nil {
+			return nil, fmt.Errorf("number events: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				return nil, err
+			}
+			ids = append(ids, id)
+		}
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		if len(ids) != n {
+			return nil, errors.New("number events: fewer ids than events")
+		}
+		slices.Sort(ids)
+		return ids, nil
+	}
+	var last int64
+	if err := bw.tx.QueryRowContext(bw.ctx, "SELECT COALESCE(MAX(id), 0) FROM events").Scan(&last); err != nil {
+		return nil, fmt.Errorf("number events: %w", err)
+	}
+	for i := range n {
+		ids = append(ids, last+1+int64(i))
+	}
+	return ids, nil
 }
 
 func (bw *batchWriter) insertRaw(raws []rawEvent) error {
 	if len(raws) == 0 {
 		return nil
+	}
+	row := func(r *rawEvent) []any {
+		ev := &r.it.Event
+		body, _ := r.it.stored()
+		return []any{r.id, ev.ReceivedAt.UnixMilli(), r.it.ServiceID, orNull(r.alertID), string(ev.Source), string(ev.Action),
+			ev.DedupKey, body, orNull(r.prevID)}
 	}
 	if bw.d == db.Postgres && len(raws) <= pgSmallBatch {
 		var b strings.Builder
@@ -865,14 +996,7 @@ func (bw *batchWriter) insertRaw(raws []rawEvent) error {
 				b.WriteByte(',')
 			}
 			b.WriteString("(" + db.Postgres.Params(len(args)+1, rawInsertPer) + ")")
-			r := &raws[i]
-			ev := &r.it.Event
-			body, _ := r.it.stored()
-			var alert any
-			if r.alertID != 0 {
-				alert = r.alertID
-			}
-			args = append(args, ev.ReceivedAt.UnixMilli(), r.it.ServiceID, alert, string(ev.Source), string(ev.Action), ev.DedupKey, body)
+			args = append(args, row(&raws[i])...)
 		}
 		if err := bw.exec(b.String(), args...); err != nil {
 			return fmt.Errorf("insert events: %w", err)
@@ -881,21 +1005,25 @@ func (bw *batchWriter) insertRaw(raws []rawEvent) error {
 	}
 	if bw.d == db.Postgres {
 		n := len(raws)
-		at, svc, alert := make([]int64, n), make([]int64, n), make([]*int64, n)
+		id, at, svc, alert, prev := make([]int64, n), make([]int64, n), make([]int64, n), make([]*int64, n), make([]*int64, n)
 		src, action, key, body := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 		for i := range raws {
 			r := &raws[i]
 			ev := &r.it.Event
 			b, _ := r.it.stored()
-			at[i], svc[i], src[i], action[i], key[i], body[i] = ev.ReceivedAt.UnixMilli(), r.it.ServiceID, string(ev.Source),
-				string(ev.Action), ev.DedupKey, b
+			id[i], at[i], svc[i], src[i], action[i], key[i], body[i] = r.id, ev.ReceivedAt.UnixMilli(), r.it.ServiceID,
+				string(ev.Source), string(ev.Action), ev.DedupKey, b
 			if r.alertID != 0 {
 				alert[i] = &r.alertID
 			}
+			if r.prevID != 0 {
+				prev[i] = &r.prevID
+			}
 		}
-		_, err := bw.tx.ExecContext(bw.ctx, `INSERT INTO events (received_at, service_id, alert_id, source, action, dedup_key, body)
-			SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[])`,
-			at, svc, alert, src, action, key, body)
+		_, err := bw.tx.ExecContext(bw.ctx, `INSERT INTO events (id, received_at, service_id, alert_id, source, action, dedup_key, body, prev_id)
+			SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::text[],
+				$8::text[], $9::bigint[])`,
+			id, at, svc, alert, src, action, key, body, prev)
 		if err != nil {
 			return fmt.Errorf("insert events: %w", err)
 		}
@@ -906,14 +1034,7 @@ func (bw *batchWriter) insertRaw(raws []rawEvent) error {
 	for _, n := range chunks(len(raws), rawChunk) {
 		args = args[:0]
 		for j := i; j < i+n; j++ {
-			r := &raws[j]
-			ev := &r.it.Event
-			b, _ := r.it.stored()
-			var alert any
-			if r.alertID != 0 {
-				alert = r.alertID
-			}
-			args = append(args, ev.ReceivedAt.UnixMilli(), r.it.ServiceID, alert, string(ev.Source), string(ev.Action), ev.DedupKey, b)
+			args = append(args, row(&raws[j])...)
 		}
 		i += n
 		if err := bw.exec(rawInsertSQL[n], args...); err != nil {

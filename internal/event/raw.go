@@ -3,7 +3,7 @@ package event
 import (
 	"context"
 	"encoding/json"
-	"strconv"
+	"math"
 	"time"
 
 	"github.com/steadyhq/steady/internal/iam"
@@ -29,26 +29,36 @@ type RawFilter struct {
 
 // ListRaw lists stored events newest first. The caller checks that the
 // alert or incident may be read.
+//
+// There is no index of events by alert (ingest would pay a random page
+// write per event for it): each alert points at its newest event and each
+// event at the one before it of the same alert, so a page walks those
+// chains from their heads, at most a page's worth of events below the
+// cursor from each, and keeps the newest of what it found.
 func ListRaw(ctx context.Context, d *db.DB, f RawFilter, p page.Request) (page.List[Raw], error) {
 	if err := iam.Require(ctx, iam.RoleViewer); err != nil {
 		return page.List[Raw]{}, err
 	}
-	q := "SELECT id, received_at, service_id, alert_id, body FROM events WHERE "
-	var args []any
-	switch {
-	case f.AlertID != 0:
-		q += "alert_id = $1"
-		args = append(args, f.AlertID)
-	default:
-		q += "alert_id IN (SELECT id FROM alerts WHERE incident_id = $1)"
-		args = append(args, f.IncidentID)
+	heads := "SELECT last_event_id FROM alerts WHERE id = $1 AND last_event_id IS NOT NULL"
+	id := f.AlertID
+	if id == 0 {
+		heads = "SELECT last_event_id FROM alerts WHERE incident_id = $1 AND last_event_id IS NOT NULL"
+		id = f.IncidentID
 	}
+	before := int64(math.MaxInt64)
 	if p.After > 0 {
-		args = append(args, p.After)
-		q += " AND id < $" + strconv.Itoa(len(args))
+		before = p.After
 	}
-	args = append(args, p.Limit+1)
-	q += " ORDER BY id DESC LIMIT $" + strconv.Itoa(len(args))
+	// walk(id, n): an event of a chain and how many events below the
+	// cursor the chain gave before it.
+	q := `WITH RECURSIVE walk(id, n) AS (
+			SELECT h.last_event_id, 0 FROM (` + heads + `) AS h
+			UNION ALL
+			SELECT e.prev_id, CASE WHEN e.id < $2 THEN w.n + 1 ELSE w.n END
+			FROM walk w JOIN events e ON e.id = w.id
+			WHERE e.prev_id IS NOT NULL AND (CASE WHEN e.id < $2 THEN w.n + 1 ELSE w.n END) < $3)
+		SELECT e.id, e.received_at, e.service_id, e.alert_id, e.body FROM walk w JOIN events e ON e.id = w.id
+		WHERE e.id < $2 ORDER BY e.id DESC LIMIT $3`
 	out, err := db.All(ctx, d.R, func(r db.Scanner) (Raw, error) {
 		var e Raw
 		var at int64
@@ -60,7 +70,7 @@ func ListRaw(ctx context.Context, d *db.DB, f RawFilter, p page.Request) (page.L
 		e.ReceivedAt, e.AlertID = clock.FromMillis(at), alert
 		_ = json.Unmarshal([]byte(body), &e.Event)
 		return e, nil
-	}, q, args...)
+	}, q, id, before, p.Limit+1)
 	if err != nil {
 		return page.List[Raw]{}, err
 	}

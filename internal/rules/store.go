@@ -71,7 +71,9 @@ func (s *Store) Decide(ev *event.Event, serviceID int64) Decision {
 // ingest commit: open alerts may inhibit others, resolved ones no longer do.
 func (s *Store) AlertsChanged(changes []event.AlertChange) {
 	inh := s.snap.Load().Inhibitor
-	if inh == nil {
+	if !inh.HasRules() {
+		// It would keep nothing; a rule added later loads the open
+		// alerts from the database.
 		return
 	}
 	for _, c := range changes {

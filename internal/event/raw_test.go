@@ -1,0 +1,231 @@
+package event_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/steadyhq/steady/internal/event"
+	"github.com/steadyhq/steady/internal/platform/db"
+	"github.com/steadyhq/steady/internal/platform/page"
+	"github.com/steadyhq/steady/internal/testkit"
+)
+
+// rawIDs pages through ListRaw with pages of size and returns the event ids
+// in the order listed, checking that each page is newest first.
+func rawIDs(t *testing.T, d *db.DB, f event.RawFilter, size int) []int64 {
+	t.Helper()
+	var out []int64
+	p := page.Request{Limit: size}
+	for range 100 {
+		l, err := event.ListRaw(context.Background(), d, f, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(l.Items) > size {
+			t.Fatalf("page of %d items; limit %d", len(l.Items), size)
+		}
+		for _, e := range l.Items {
+			if len(out) > 0 && e.ID >= out[len(out)-1] {
+				t.Fatalf("not newest first: %d after %d", e.ID, out[len(out)-1])
+			}
+			out = append(out, e.ID)
+		}
+		if l.Next == "" {
+			return out
+		}
+		after, ok := page.Decode(l.Next)
+		if !ok {
+			t.Fatalf("cursor %q", l.Next)
+		}
+		p.After = after
+	}
+	t.Fatal("paging did not end")
+	return nil
+}
+
+// rawIDsBySQL is what the chains must give: every stored event of the
+// alerts, newest first.
+func rawIDsBySQL(t *testing.T, d *db.DB, q string, args ...any) []int64 {
+	t.Helper()
+	rows, err := d.R.Query(q, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, id)
+	}
+	return out
+}
+
+func TestRawEventsOfAlertsAndIncidents(t *testing.T) {
+	testkit.Dialects(t, func(t *testing.T, d db.Dialect) {
+		s := testkit.Start(t, d)
+		in := &event.Ingester{DB: s.App.DB, Clock: s.Clock}
+		in.Start()
+		defer in.Stop()
+		svc := newService(t, s, "api")
+		ctx := context.Background()
+		// Three alerts, their events interleaved within and across batches;
+		// "c" is resolved and opens again, which is a new alert.
+		submit := func(evs ...event.Event) {
+			t.Helper()
+			items := make([]event.Routed, len(evs))
+			for i, e := range evs {
+				e.ReceivedAt = s.Clock.Now()
+				items[i] = event.Routed{ServiceID: svc, Event: e}
+			}
+			if _, err := in.Submit(ctx, items); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i := range 7 {
+			submit(ev(event.Trigger, "a"), ev(event.Trigger, "b"), ev(event.Trigger, "a"))
+			if i%3 == 0 {
+				submit(ev(event.Trigger, "c"))
+			}
+		}
+		submit(ev(event.Acknowledge, "a"), ev(event.Acknowledge, "a"), ev(event.Resolve, "c"), ev(event.Trigger, "c"))
+		submit(ev(event.Resolve, "nothing-open"))
+
+		alertOf := func(key string) []alertRow { return alerts(t, s.App.DB, svc, key) }
+		a, b, c := alertOf("a")[0].id, alertOf("b")[0].id, alertOf("c")
+		if len(c) != 2 {
+			t.Fatalf("alerts of c: %+v", c)
+		}
+		for _, id := range []int64{a, b, c[0].id, c[1].id} {
+			want := rawIDsBySQL(t, s.App.DB, "SELECT id FROM events WHERE alert_id = $1 ORDER BY id DESC", id)
+			for _, size := range []int{1, 3, 50} {
+				got := rawIDs(t, s.App.DB, event.RawFilter{AlertID: id}, size)
+				if fmt.Sprint(got) != fmt.Sprint(want) {
+					t.Fatalf("alert %d, pages of %d: %v; want %v", id, size, got, want)
+				}
+			}
+		}
+		if n := len(rawIDs(t, s.App.DB, event.RawFilter{AlertID: a}, 50)); n != 16 {
+			t.Fatalf("alert a has %d raw events; want 14 triggers and 2 acknowledges", n)
+		}
+
+		// An incident's events are its alerts' events, merged newest first.
+		if _, err := s.App.DB.W.Exec("UPDATE alerts SET incident_id = 99 WHERE id IN ($1, $2, $3)", a, c[0].id, c[1].id); err != nil {
+			t.Fatal(err)
+		}
+		want := rawIDsBySQL(t, s.App.DB, "SELECT id FROM events WHERE alert_id IN ($1, $2, $3) ORDER BY id DESC", a, c[0].id, c[1].id)
+		for _, size := range []int{1, 4, 7, 100} {
+			got := rawIDs(t, s.App.DB, event.RawFilter{IncidentID: 99}, size)
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("incident, pages of %d: %v; want %v", size, got, want)
+			}
+		}
+		if got := rawIDs(t, s.App.DB, event.RawFilter{IncidentID: 12345}, 10); len(got) != 0 {
+			t.Fatalf("an incident without alerts lists %v", got)
+		}
+
+		// The alert's last payload is its newest trigger, not the acknowledge.
+		got, err := event.GetAlert(ctx, s.App.DB, a)
+		if err != nil || got.LastEvent == nil || got.LastEvent.Action != event.Trigger || got.LastEvent.DedupKey != "a" {
+			t.Fatalf("alert a: %+v, %v", got.LastEvent, err)
+		}
+	})
+}
+
+func TestPruneRawKeepsLastPayload(t *testing.T) {
+	testkit.Dialects(t, func(t *testing.T, d db.Dialect) {
+		s := testkit.Start(t, d)
+		in := &event.Ingester{DB: s.App.DB, Clock: s.Clock}
+		in.Start()
+		defer in.Stop()
+		svc := newService(t, s, "api")
+		ctx := context.Background()
+		old := ev(event.Trigger, "quiet")
+		old.Summary = "the last words"
+		old.ReceivedAt = s.Clock.Now().Add(-40 * 24 * time.Hour)
+		chatty := ev(event.Trigger, "chatty")
+		chatty.ReceivedAt = old.ReceivedAt
+		again := ev(event.Trigger, "chatty")
+		again.Summary = "still firing"
+		again.ReceivedAt = s.Clock.Now()
+		if _, err := in.Submit(ctx, []event.Routed{{ServiceID: svc, Event: old}, {ServiceID: svc, Event: chatty}, {ServiceID: svc, Event: again}}); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := event.PruneRaw(ctx, s.App.DB, s.Clock.Now().Add(-event.DefaultRetention)); err != nil || n != 2 {
+			t.Fatalf("pruned %d: %v", n, err)
+		}
+		quiet := alerts(t, s.App.DB, svc, "quiet")[0].id
+		got, err := event.GetAlert(ctx, s.App.DB, quiet)
+		if err != nil || got.LastEvent == nil || got.LastEvent.Summary != "the last words" {
+			t.Fatalf("the pruned alert's last payload: %+v, %v", got.LastEvent, err)
+		}
+		if ids := rawIDs(t, s.App.DB, event.RawFilter{AlertID: quiet}, 10); len(ids) != 0 {
+			t.Fatalf("pruned events still listed: %v", ids)
+		}
+		live := alerts(t, s.App.DB, svc, "chatty")[0].id
+		got, err = event.GetAlert(ctx, s.App.DB, live)
+		if err != nil || got.LastEvent == nil || got.LastEvent.Summary != "still firing" {
+			t.Fatalf("the live alert's last payload: %+v, %v", got.LastEvent, err)
+		}
+		if ids := rawIDs(t, s.App.DB, event.RawFilter{AlertID: live}, 10); len(ids) != 1 {
+			t.Fatalf("the live alert lists %v; want its one fresh event", ids)
+		}
+	})
+}
+
+// The commit loop remembers open alerts; an alert changed by anything else
+// (an incident resolving it, a second writer) must never be written over.
+func TestIngestAfterChangesElsewhere(t *testing.T) {
+	testkit.Dialects(t, func(t *testing.T, d db.Dialect) {
+		s := testkit.Start(t, d)
+		one := &event.Ingester{DB: s.App.DB, Clock: s.Clock}
+		one.Start()
+		defer one.Stop()
+		two := &event.Ingester{DB: s.App.DB, Clock: s.Clock}
+		two.Start()
+		defer two.Stop()
+		svc := newService(t, s, "api")
+		ctx := context.Background()
+		send := func(in *event.Ingester, e event.Event) event.Result {
+			t.Helper()
+			e.ReceivedAt = s.Clock.Now()
+			res, err := in.Submit(ctx, []event.Routed{{ServiceID: svc, Event: e}, {ServiceID: svc, Event: ev(event.Trigger, "other")}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return res[0]
+		}
+		send(one, ev(event.Trigger, "k"))
+		send(one, ev(event.Trigger, "k"))
+		// Resolved behind the ingester's back, as resolving its incident does.
+		first := alerts(t, s.App.DB, svc, "k")[0].id
+		if _, err := s.App.DB.W.Exec("UPDATE alerts SET status = 'resolved' WHERE id = $1", first); err != nil {
+			t.Fatal(err)
+		}
+		if r := send(one, ev(event.Trigger, "k")); r.Change != "created" || r.AlertID == first {
+			t.Fatalf("a trigger after the alert was resolved elsewhere: %+v", r)
+		}
+		got := alerts(t, s.App.DB, svc, "k")
+		if len(got) != 2 || got[0].count != 2 || got[0].status != "resolved" || got[1].count != 1 || got[1].status != "triggered" {
+			t.Fatalf("alerts of k: %+v", got)
+		}
+		// A second writer adds events to the same alert in between.
+		send(two, ev(event.Trigger, "k"))
+		send(one, ev(event.Trigger, "k"))
+		send(two, ev(event.Acknowledge, "k"))
+		if r := send(one, ev(event.Resolve, "k")); r.Change != "resolved" || r.AlertID != got[1].id {
+			t.Fatalf("resolve: %+v", r)
+		}
+		want := rawIDsBySQL(t, s.App.DB, "SELECT id FROM events WHERE alert_id = $1 ORDER BY id DESC", got[1].id)
+		if list := rawIDs(t, s.App.DB, event.RawFilter{AlertID: got[1].id}, 2); fmt.Sprint(list) != fmt.Sprint(want) || len(want) != 5 {
+			t.Fatalf("events of the alert both wrote to: %v; want %v (5)", list, want)
+		}
+		if a := alerts(t, s.App.DB, svc, "k"); len(a) != 2 || a[1].count != 3 || a[1].status != "resolved" {
+			t.Fatalf("alerts of k at the end: %+v", a)
+		}
+	})
+}
