@@ -169,7 +169,8 @@ func New(ctx context.Context, o Options, env Env) (_ *App, err error) {
 	// goroutines, from the in-memory graph), and alerts naming CIs that
 	// share a failing upstream CI join one incident.
 	topology := cmdb.NewTopology(a.CMDB)
-	a.Ingester.CIOf, a.Incidents.Topology = topology.CIOf, topology
+	a.Incidents.Topology = topology
+	a.Ingester.CIOf = func(ev *event.Event) int64 { return a.Incidents.PrepareCI(topology.CIOf(ev)) }
 	watchIncidents(a.Metrics, a.Incidents)
 	watchCMDB(a.Metrics, a.CMDB)
 	if err := a.wireOnCall(ctx); err != nil {

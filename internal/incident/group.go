@@ -149,7 +149,8 @@ func (m *Manager) OnAlerts(ctx context.Context, tx *sql.Tx, changes []event.Aler
 			return err
 		}
 	}
-	return nil
+	// Last, once every incident is locked: the topology's revision.
+	return m.finishTopology(ctx, tx, topo)
 }
 
 // groupKey is the part of the group that the alert's labels decide.

@@ -125,6 +125,7 @@ type Manager struct {
 	// topology and records the CIs of incidents (see topology.go).
 	Topology Topology
 	big      bigIncidents
+	cis      ciCache // the open incidents' CIs (see topology_cache.go)
 }
 
 // Change kinds handed to OnChange.

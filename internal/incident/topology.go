@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -24,7 +25,8 @@ import (
 type Topology interface {
 	// Upstream returns what ci depends on (relations whose failure
 	// propagates) to depth, without business services, as CI → depth (1:
-	// a direct dependency). The caller must not change the map.
+	// a direct dependency). The caller must not change the map. It is
+	// computed once per CI and depth (see PrepareCI).
 	Upstream(ci int64, depth int) map[int64]int
 	// Impacted returns the business services affected if cis fail.
 	Impacted(cis []int64) []int64
@@ -197,6 +199,11 @@ func (m *Manager) ConfirmRootCause(ctx context.Context, id int64, in RootCauseIn
 			out = cur // already so
 			return nil
 		}
+		// The incident before its CIs, as ingest locks them.
+		now := m.Clock.Now().UnixMilli()
+		if _, err := tx.ExecContext(ctx, "UPDATE incidents SET updated_at = $1 WHERE id = $2", now, id); err != nil {
+			return err
+		}
 		// The chosen CI first, the others in their order.
 		order := []int64{in.CIID}
 		for _, c := range cur.RootCauses {
@@ -211,11 +218,7 @@ func (m *Manager) ConfirmRootCause(ctx context.Context, id int64, in RootCauseIn
 		for i, ci := range order {
 			rs[i] = ciRow{incident: id, ci: ci, role: RoleRootCause, rank: i + 1, confirmed: i == 0}
 		}
-		if err := writeCIRows(ctx, m.DB.Dialect, tx, rs); err != nil {
-			return err
-		}
-		now := m.Clock.Now().UnixMilli()
-		if _, err := tx.ExecContext(ctx, "UPDATE incidents SET updated_at = $1 WHERE id = $2", now, id); err != nil {
+		if _, err := writeCIRows(ctx, m.DB.Dialect, tx, rs); err != nil {
 			return err
 		}
 		body, data := "root cause confirmed: "+name, map[string]any{"ci_id": in.CIID}
@@ -230,7 +233,11 @@ func (m *Manager) ConfirmRootCause(ctx context.Context, id int64, in RootCauseIn
 			Summary: "root cause of " + inc.Number + " set to " + name, Changes: map[string]any{"root_cause_ci_id": in.CIID}}); err != nil {
 			return err
 		}
-		out, err = topologyOf(ctx, tx, id)
+		if out, err = topologyOf(ctx, tx, id); err != nil {
+			return err
+		}
+		// Last, as ingest does: the copies of incident_cis are stale.
+		_, err = tx.ExecContext(ctx, "UPDATE incident_cis_revision SET revision = $1 WHERE id = 1", newRevision())
 		return err
 	})
 	return out, err
@@ -253,15 +260,18 @@ func (m *Manager) ConfirmRootCause(ctx context.Context, id int64, in RootCauseIn
 // incident; an alert without one is grouped as usual (by service and group
 // key) and leads a group that the next alerts of the batch may join.
 //
-// Cost: nothing for a batch without alerts naming CIs. Otherwise one query
-// finds the open incidents holding any of the batch's CIs or their
-// upstream CIs (by the index of incident_cis on ci_id), one reads the CIs
-// of those incidents and of the incidents the usual grouping chose (at
-// most maxTopologyCIs affected CIs each), one deletes the rows recomputed
-// and one writes them. An incident of more than maxTopologyCIs affected CIs
-// (an alert storm) keeps its root-cause candidates; its new affected CIs
-// and the business services they impact are added, so a batch's work does
-// not grow with the incident.
+// Cost: nothing for a batch without alerts naming CIs. Otherwise the open
+// incidents holding any of the batch's CIs or their upstream CIs, and what
+// they hold, come from the in-memory copy of incident_cis (see
+// topology_cache.go): one statement reads its revision with the state of
+// those incidents. (Without a valid copy, one query finds them by the index
+// of incident_cis on ci_id and one reads their CIs.) What a batch changes
+// is written as a difference with what the incidents hold: their new
+// affected CIs, and the impacted services and ranked candidates that
+// changed, if any; then one statement sets the revision. An incident of
+// more than maxTopologyCIs affected CIs (an alert storm) keeps its
+// root-cause candidates; its new affected CIs and the business services
+// they impact are added, so a batch's work does not grow with the incident.
 
 // maxTopologyCIs is the most affected CIs of an incident whose root-cause
 // candidates and impacted services are recomputed as alerts join.
@@ -296,39 +306,76 @@ type topoGroup struct {
 	leader    int64 // the alert leading a group of this batch
 	order     int   // on a tie the lowest wins: 0 for groups of this batch, then open incidents newest first
 	lastAlert int64
-	affected  []int64        // its affected CIs (some of them when big)
-	has       map[int64]bool // the same, as a set
-	reach     map[int64]bool // CIs an alert can share with it: affected, their upstream, stored candidates
-	big       bool           // more than maxTopologyCIs affected CIs: affected is partial
-	confirmed int64          // the confirmed root cause, 0 if none
-	top       int64          // the rank-1 candidate as stored
-	loaded    bool           // its CIs were read from the database
-	joined    []int64
-	severity  string
-	reasons   []string
-	newCIs    []int64
+	affected  []int64 // its affected CIs (some of them when big)
+	has       ciSet   // the same, as a set
+	reach     ciSet   // CIs an alert can share with it: affected, their upstream, stored candidates
+	big       bool    // more than maxTopologyCIs affected CIs: affected is partial
+	confirmed int64   // the confirmed root cause, 0 if none
+	top       int64   // the rank-1 candidate as stored
+	loaded    bool    // its CIs were read
+	// stored: causes and impacted are its rows as stored (an incident
+	// read whole; a big one read from the copy).
+	stored   bool
+	causes   map[int64]storedCause
+	impacted map[int64]bool
+	joined   []int64
+	severity string
+	reasons  []string
+	newCIs   []int64
+}
+
+// ciSet is a set of CIs: a slice while it is small (most groups of a
+// batch hold one CI and its few upstream CIs), a map beyond.
+type ciSet struct {
+	few  []int64
+	many map[int64]bool
+}
+
+func (s *ciSet) has(ci int64) bool {
+	if s.many != nil {
+		return s.many[ci]
+	}
+	return slices.Contains(s.few, ci)
+}
+
+// add adds ci and reports whether it is new.
+func (s *ciSet) add(ci int64) bool {
+	if s.has(ci) {
+		return false
+	}
+	if s.many == nil && len(s.few) < 16 {
+		if s.few == nil {
+			s.few = make([]int64, 0, 4)
+		}
+		s.few = append(s.few, ci)
+		return true
+	}
+	if s.many == nil {
+		s.many = make(map[int64]bool, 2*len(s.few))
+		for _, x := range s.few {
+			s.many[x] = true
+		}
+		s.few = nil
+	}
+	s.many[ci] = true
+	return true
 }
 
 // add records an affected CI of g.
 func (p *topoPlan) add(g *topoGroup, ci int64) {
-	if g.has == nil {
-		g.has, g.reach = map[int64]bool{}, map[int64]bool{}
-	}
-	if g.has[ci] {
+	if !g.has.add(ci) {
 		return
 	}
-	g.has[ci] = true
 	g.affected = append(g.affected, ci)
 	p.reach(g, ci)
-	for u := range p.t.Upstream(ci, topoDepth) {
+	for u := range p.upstream(ci) {
 		p.reach(g, u)
 	}
 }
 
 // reach records that an alert on (or depending on) ci may share it with g.
 func (p *topoPlan) reach(g *topoGroup, ci int64) {
-	if !g.reach[ci] {
-		g.reach[ci] = true
+	if g.reach.add(ci) {
 		p.byReach[ci] = append(p.byReach[ci], g)
 	}
 }
@@ -336,13 +383,21 @@ func (p *topoPlan) reach(g *topoGroup, ci int64) {
 // topoPlan is what topology decided for a batch, before the usual grouping.
 type topoPlan struct {
 	t        Topology
+	d        db.Dialect
 	big      *bigIncidents
+	cache    *ciCache
+	copyRev  int64                // the revision of the copy of incident_cis the batch reads; 0: it reads the database
 	groups   []*topoGroup         // open incidents, then groups of this batch
 	joining  map[int64]*topoGroup // alert → the group it joins by topology
 	existing map[int64]*topoGroup // open incident → its group
 	byReach  map[int64][]*topoGroup
-	red      map[int64]redundancy // the redundancy rules met so far
-	guarded  map[int64]bool       // CI → its upstream holds a group with a redundancy rule
+	red      map[int64]redundancy    // the redundancy rules met so far
+	guarded  map[int64]bool          // CI → its upstream holds a group with a redundancy rule
+	up       map[int64]map[int64]int // CI → its upstream to topoDepth
+	hubs     map[int64]bool          // CI → more than maxFanIn CIs depend on it
+	wrote    bool                    // the batch changed incident_cis
+	complete bool                    // every row the copy takes was written as planned
+	deltas   []ciDelta               // the changes, for the copy
 }
 
 // redundancy is a group's rule: at least minUp of members must be up.
@@ -364,10 +419,41 @@ func (p *topoPlan) joins(alert int64) bool {
 func (p *topoPlan) group(incident int64) *topoGroup {
 	g := p.existing[incident]
 	if g == nil {
-		g = &topoGroup{incident: incident, has: map[int64]bool{}, reach: map[int64]bool{}}
+		g = &topoGroup{incident: incident}
 		p.existing[incident] = g
 	}
 	return g
+}
+
+// upstream returns what ci depends on, to topoDepth.
+func (p *topoPlan) upstream(ci int64) map[int64]int {
+	up, ok := p.up[ci]
+	if !ok {
+		up = p.t.Upstream(ci, topoDepth)
+		p.up[ci] = up
+	}
+	return up
+}
+
+// hub reports whether more than maxFanIn CIs depend directly on ci.
+func (p *topoPlan) hub(ci int64) bool {
+	h, ok := p.hubs[ci]
+	if !ok {
+		h = p.t.FanIn(ci) > maxFanIn
+		p.hubs[ci] = h
+	}
+	return h
+}
+
+// PrepareCI computes what grouping by topology needs of a CI that an event
+// names (what it depends on), in the caller's goroutine, so that the
+// ingest commit (the one serial part of ingest) finds it ready: the
+// topology keeps it. It returns ci.
+func (m *Manager) PrepareCI(ci int64) int64 {
+	if ci != 0 && m.Topology != nil {
+		m.Topology.Upstream(ci, topoDepth)
+	}
+	return ci
 }
 
 func (m *Manager) planTopology(ctx context.Context, tx *sql.Tx, changes []event.AlertChange, services map[int64]serviceConf,
@@ -388,18 +474,34 @@ func (m *Manager) planTopology(ctx context.Context, tx *sql.Tx, changes []event.
 	if len(alerts) == 0 {
 		return nil, nil
 	}
-	p := &topoPlan{t: m.Topology, big: &m.big, joining: map[int64]*topoGroup{}, existing: map[int64]*topoGroup{}, byReach: map[int64][]*topoGroup{}}
+	p := &topoPlan{t: m.Topology, d: m.DB.Dialect, big: &m.big, cache: &m.cis, joining: map[int64]*topoGroup{},
+		existing: map[int64]*topoGroup{}, byReach: make(map[int64][]*topoGroup, 2*len(alerts)),
+		up: make(map[int64]map[int64]int, len(alerts)), hubs: map[int64]bool{}}
 	// The CIs of the batch and their upstream CIs: an open incident holding
 	// any of them may share one.
-	cand := map[int64]bool{}
+	seen := make(map[int64]bool, 2*len(alerts))
+	cand := make([]int64, 0, 2*len(alerts))
 	for _, c := range alerts {
-		cand[c.CIID] = true
-		for u := range p.t.Upstream(c.CIID, topoDepth) {
-			cand[u] = true
+		if !seen[c.CIID] {
+			seen[c.CIID] = true
+			cand = append(cand, c.CIID)
+		}
+		for u := range p.upstream(c.CIID) {
+			if !seen[u] {
+				seen[u] = true
+				cand = append(cand, u)
+			}
 		}
 	}
-	if err := p.loadOpen(ctx, m.DB.Dialect, tx, cand); err != nil {
+	slices.Sort(cand)
+	ok, err := p.openCIs(ctx, tx, cand)
+	if err != nil {
 		return nil, err
+	}
+	if !ok {
+		if err := p.loadOpen(ctx, tx, cand); err != nil {
+			return nil, err
+		}
 	}
 	for _, c := range alerts {
 		best, shared := p.match(c.CIID, services[c.ServiceID].window, now)
@@ -417,7 +519,7 @@ func (m *Manager) planTopology(ctx context.Context, tx *sql.Tx, changes []event.
 		if severityRank(string(c.Event.Severity)) > severityRank(best.severity) {
 			best.severity = string(c.Event.Severity)
 		}
-		if !best.has[c.CIID] {
+		if !best.has.has(c.CIID) {
 			best.newCIs = append(best.newCIs, c.CIID)
 		}
 		p.add(best, c.CIID)
@@ -426,15 +528,10 @@ func (m *Manager) planTopology(ctx context.Context, tx *sql.Tx, changes []event.
 }
 
 // loadOpen finds the open incidents holding any CI of cand (as an affected
-// CI or a root-cause candidate), and reads their CIs. Security incidents
-// are left out: their alerts and CIs are for their team, and an ordinary
-// alert never joins one by topology.
-func (p *topoPlan) loadOpen(ctx context.Context, d db.Dialect, tx *sql.Tx, cand map[int64]bool) error {
-	ids := make([]int64, 0, len(cand))
-	for id := range cand {
-		ids = append(ids, id)
-	}
-	sort.Slice(ids, func(a, b int) bool { return ids[a] < ids[b] })
+// CI or a root-cause candidate), and reads their CIs, from the database.
+// Security incidents are left out: their alerts and CIs are for their
+// team, and an ordinary alert never joins one by topology.
+func (p *topoPlan) loadOpen(ctx context.Context, tx *sql.Tx, ids []int64) error {
 	var found []int64
 	const chunk = 1000
 	for i := 0; i < len(ids); i += chunk {
@@ -446,7 +543,7 @@ func (p *topoPlan) loadOpen(ctx context.Context, d db.Dialect, tx *sql.Tx, cand 
 		}
 		rows, err := tx.QueryContext(ctx, `SELECT ic.incident_id, ic.ci_id, ic.role, i.last_alert_at
 			FROM incident_cis ic JOIN incidents i ON i.id = ic.incident_id
-			WHERE ic.role <> $1 AND ic.ci_id IN (`+d.Params(2, len(part))+`) AND i.status IN `+openStatuses+` AND NOT i.security`, args...)
+			WHERE ic.role <> $1 AND ic.ci_id IN (`+p.d.Params(2, len(part))+`) AND i.status IN `+openStatuses+` AND NOT i.security`, args...)
 		if err != nil {
 			return err
 		}
@@ -473,21 +570,27 @@ func (p *topoPlan) loadOpen(ctx context.Context, d db.Dialect, tx *sql.Tx, cand 
 			return err
 		}
 	}
-	// Newest first: on a tie, the most recent incident wins (and a group
-	// of this batch, order 0, before any).
+	p.order(found)
+	return p.loadCIs(ctx, tx, found)
+}
+
+// order adds the open incidents found to the groups, newest first: on a
+// tie, the most recent incident wins (and a group of this batch, order 0,
+// before any).
+func (p *topoPlan) order(found []int64) {
 	sort.Slice(found, func(a, b int) bool { return found[a] > found[b] })
 	for i, inc := range found {
 		g := p.existing[inc]
 		g.order = i + 1
 		p.groups = append(p.groups, g)
 	}
-	return p.loadCIs(ctx, d, tx, found)
 }
 
-// loadCIs reads the affected CIs (at most maxTopologyCIs+1 each: more
-// marks an incident as big) and the confirmed and first root-cause
-// candidates of incidents, in one statement per 100 incidents.
-func (p *topoPlan) loadCIs(ctx context.Context, d db.Dialect, tx *sql.Tx, all []int64) error {
+// loadCIs reads from the database the affected CIs (at most
+// maxTopologyCIs+1 each: more marks an incident as big), the root-cause
+// candidates and the impacted services of incidents, in one statement per
+// 100 incidents.
+func (p *topoPlan) loadCIs(ctx context.Context, tx *sql.Tx, all []int64) error {
 	incidents := make([]int64, 0, len(all))
 	for _, inc := range all {
 		if p.big.has(inc) {
@@ -501,25 +604,19 @@ func (p *topoPlan) loadCIs(ctx context.Context, d db.Dialect, tx *sql.Tx, all []
 	for i := 0; i < len(incidents); i += chunk {
 		part := incidents[i:min(i+chunk, len(incidents))]
 		var b strings.Builder
-		args := []any{RoleAffected, RoleRootCause}
+		var args []any
 		for j, inc := range part {
+			g := p.group(inc)
+			g.loaded, g.stored, g.causes, g.impacted = true, true, map[int64]storedCause{}, map[int64]bool{}
 			fmt.Fprintf(&b, `SELECT * FROM (SELECT incident_id, ci_id, role, rank, confirmed FROM incident_cis
-				WHERE incident_id = %s AND role = $1 ORDER BY ci_id LIMIT %d) AS a%d UNION ALL `,
-				d.Params(len(args)+1, 1), maxTopologyCIs+1, j)
+				WHERE incident_id = %s AND role = '%s' ORDER BY ci_id LIMIT %d) AS a%d UNION ALL `,
+				p.d.Params(len(args)+1, 1), RoleAffected, maxTopologyCIs+1, j)
 			args = append(args, inc)
 		}
 		b.WriteString(`SELECT incident_id, ci_id, role, rank, confirmed FROM incident_cis
-			WHERE role = $2 AND (rank = 1 OR confirmed) AND incident_id IN (` + d.Params(len(args)+1, len(part)) + `)`)
+			WHERE role <> '` + RoleAffected + `' AND incident_id IN (` + p.d.Params(len(args)+1, len(part)) + `)`)
 		for _, inc := range part {
 			args = append(args, inc)
-		}
-		if d == db.SQLite {
-			// SQLite binds ? by position: $1 and $2 are repeated, so spell
-			// them out.
-			q := strings.ReplaceAll(strings.ReplaceAll(b.String(), "$1", "'"+RoleAffected+"'"), "$2", "'"+RoleRootCause+"'")
-			b.Reset()
-			b.WriteString(q)
-			args = args[2:]
 		}
 		rows, err := tx.QueryContext(ctx, b.String(), args...)
 		if err != nil {
@@ -536,31 +633,77 @@ func (p *topoPlan) loadCIs(ctx context.Context, d db.Dialect, tx *sql.Tx, all []
 				return err
 			}
 			g := p.group(inc)
-			g.loaded = true
-			switch {
-			case role == RoleAffected:
+			switch role {
+			case RoleAffected:
 				counts[inc]++
 				if counts[inc] > maxTopologyCIs {
-					g.big = true
+					g.big = true // its candidates and impacted services are read whole all the same
 					p.big.add(inc)
 				} else {
 					p.add(g, ci)
 				}
-			case confirmed:
-				g.confirmed = ci
+			case RoleImpacted:
+				g.impacted[ci] = true
+			case RoleRootCause:
+				g.causes[ci] = storedCause{rank, confirmed}
+				if confirmed {
+					g.confirmed = ci
+				}
 				if rank == 1 {
 					g.top = ci
 				}
-			case rank == 1:
-				g.top = ci
 			}
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		for _, inc := range part {
-			p.group(inc).loaded = true
+	}
+	return nil
+}
+
+// loadStored reads again the root-cause candidates and impacted services
+// of incidents, from the database.
+func (p *topoPlan) loadStored(ctx context.Context, tx *sql.Tx, incidents []int64) error {
+	const chunk = 500
+	for i := 0; i < len(incidents); i += chunk {
+		part := incidents[i:min(i+chunk, len(incidents))]
+		args := make([]any, len(part))
+		for j, inc := range part {
+			args[j] = inc
+			g := p.group(inc)
+			g.stored, g.causes, g.impacted, g.confirmed, g.top = true, map[int64]storedCause{}, map[int64]bool{}, 0, 0
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT incident_id, ci_id, role, rank, confirmed FROM incident_cis
+			WHERE role <> '`+RoleAffected+`' AND incident_id IN (`+p.d.Params(1, len(part))+`)`, args...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var inc, ci int64
+			var role string
+			var rank int
+			var confirmed bool
+			if err := rows.Scan(&inc, &ci, &role, &rank, &confirmed); err != nil {
+				rows.Close()
+				return err
+			}
+			g := p.group(inc)
+			if role == RoleImpacted {
+				g.impacted[ci] = true
+				continue
+			}
+			g.causes[ci] = storedCause{rank, confirmed}
+			if confirmed {
+				g.confirmed = ci
+			}
+			if rank == 1 {
+				g.top = ci
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -571,18 +714,24 @@ const maxReasons = 3
 
 // match finds the group a new alert on ci joins, and the CI they share.
 func (p *topoPlan) match(ci int64, window, now int64) (*topoGroup, int64) {
-	mine := p.t.Upstream(ci, topoDepth)
+	mine := p.upstream(ci)
 	var best *topoGroup
 	var bestU int64
 	var bestScore [3]int
 	try := func(u int64, depth int) {
-		for _, g := range p.byReach[u] {
+		gs := p.byReach[u]
+		if len(gs) == 0 {
+			return
+		}
+		hub := u != ci && p.hub(u)
+		for _, g := range gs {
 			if g.leader == 0 && window > 0 && now-g.lastAlert > window {
 				continue // an open incident outside the grouping window
 			}
-			own := u == ci || g.has[u]
+			alerts := g.has.has(u)
+			own := u == ci || alerts
 			switch {
-			case g.has[u]: // u alerts in g: ci must depend on it
+			case alerts: // u alerts in g: ci must depend on it
 				if u != ci && !p.dependsOn(g, ci, u, ci) {
 					continue
 				}
@@ -591,6 +740,9 @@ func (p *topoPlan) match(ci int64, window, now int64) (*topoGroup, int64) {
 					continue
 				}
 			default:
+				if hub && u != g.confirmed {
+					continue // not failing (see failing), whatever depends on it
+				}
 				if !p.dependsOn(g, ci, u, ci) || !p.failing(g, u, ci) {
 					continue
 				}
@@ -625,7 +777,7 @@ func (p *topoPlan) failing(g *topoGroup, u, ci int64) bool {
 	if u == g.confirmed {
 		return true
 	}
-	if p.t.FanIn(u) > maxFanIn {
+	if p.hub(u) {
 		return false
 	}
 	if r := p.redundancy(u); r.minUp > 0 && !p.down(g, r, ci) {
@@ -665,7 +817,7 @@ func (p *topoPlan) redundancy(ci int64) redundancy {
 func (p *topoPlan) down(g *topoGroup, r redundancy, extra int64) bool {
 	n := 0
 	for _, m := range r.members {
-		if m == extra || g.has[m] {
+		if m == extra || g.has.has(m) {
 			n++
 		}
 	}
@@ -677,7 +829,7 @@ func (p *topoPlan) down(g *topoGroup, r redundancy, extra int64) bool {
 // (a member's failure does not reach past such a group). extra is an
 // alerting CI g does not hold yet.
 func (p *topoPlan) dependsOn(g *topoGroup, from, u, extra int64) bool {
-	up := p.t.Upstream(from, topoDepth)
+	up := p.upstream(from)
 	if _, ok := up[u]; !ok {
 		return false
 	}
@@ -726,14 +878,14 @@ func (p *topoPlan) dependsOn(g *topoGroup, from, u, extra int64) bool {
 func (p *topoPlan) reason(best *topoGroup, ci, bestU int64) string {
 	a, u := p.t.Name(ci), p.t.Name(bestU)
 	switch {
-	case bestU == ci && best.has[ci]:
+	case bestU == ci && best.has.has(ci):
 		return a + " alerts again"
-	case bestU != ci && best.has[bestU]:
+	case bestU != ci && best.has.has(bestU):
 		return a + " depends on " + u + ", which alerts"
 	}
 	// An affected CI of the group that depends on bestU.
 	for _, x := range best.affected {
-		if _, ok := p.t.Upstream(x, topoDepth)[bestU]; ok {
+		if _, ok := p.upstream(x)[bestU]; ok {
 			if bestU == ci {
 				return p.t.Name(x) + " depends on " + a
 			}
@@ -755,7 +907,7 @@ func lessScore(a, b [3]int) bool {
 // applyTopology joins the alerts that matched by topology to their
 // incidents and records the CIs of every incident that got an alert naming
 // one: its affected CIs, the business services they impact and the ranked
-// root-cause candidates.
+// root-cause candidates. Only what changed is written.
 func (m *Manager) applyTopology(ctx context.Context, tx *sql.Tx, p *topoPlan, incidentOf map[int64]int64, now int64) error {
 	if p == nil {
 		return nil
@@ -827,58 +979,92 @@ func (m *Manager) applyTopology(ctx context.Context, tx *sql.Tx, p *topoPlan, in
 		}
 	}
 
-	// What incidents the usual grouping chose already hold, then what this
-	// batch adds to every incident.
-	if err := p.loadCIs(ctx, m.DB.Dialect, tx, unread); err != nil {
+	// What the incidents hold (those the usual grouping chose are read
+	// now), then what this batch adds to every incident.
+	if err := p.settle(ctx, tx, touched, unread); err != nil {
 		return err
 	}
 	for _, id := range touched {
 		g := byIncident[id]
 		for _, ci := range pending[id] {
-			if !g.has[ci] {
+			if g.has.add(ci) { // no more matching: what it reaches does not matter
 				g.newCIs = append(g.newCIs, ci)
+				g.affected = append(g.affected, ci)
 			}
-			p.add(g, ci)
 		}
 	}
+	p.dropHeld(byIncident, touched)
 
-	// Recompute and write the rows of each incident.
-	var rows []ciRow
-	var full []any
+	// Recompute each incident, and write the difference.
+	var rows, gone []ciRow
 	for _, id := range touched {
 		g := byIncident[id]
+		d := ciDelta{incident: id, affected: g.newCIs}
 		for _, ci := range g.newCIs {
 			rows = append(rows, ciRow{incident: id, ci: ci, role: RoleAffected})
 		}
-		if g.big || len(g.affected) > maxTopologyCIs {
+		if g.big || !g.stored || len(g.affected) > maxTopologyCIs {
 			p.big.add(id)
-			// An alert storm: add the services the new CIs impact, keep
-			// the candidates.
-			for _, ci := range p.t.Impacted(g.newCIs) {
-				rows = append(rows, ciRow{incident: id, ci: ci, role: RoleImpacted})
+			// An alert storm (one whose stored rows were not read): add
+			// the services the new CIs impact, keep the candidates.
+			if g.stored {
+				d.impacted = maps.Clone(g.impacted)
 			}
+			for _, ci := range p.t.Impacted(g.newCIs) {
+				if !g.stored || !g.impacted[ci] {
+					rows = append(rows, ciRow{incident: id, ci: ci, role: RoleImpacted, checked: g.stored})
+					if g.stored {
+						d.impacted[ci] = true
+					}
+				}
+			}
+			p.deltas = append(p.deltas, d)
 			continue
 		}
-		full = append(full, id)
+		d.impacted = map[int64]bool{}
 		for _, ci := range p.t.Impacted(g.affected) {
-			rows = append(rows, ciRow{incident: id, ci: ci, role: RoleImpacted})
+			d.impacted[ci] = true
+			if !g.impacted[ci] {
+				rows = append(rows, ciRow{incident: id, ci: ci, role: RoleImpacted, checked: true})
+			}
+		}
+		for ci := range g.impacted {
+			if !d.impacted[ci] {
+				gone = append(gone, ciRow{incident: id, ci: ci, role: RoleImpacted})
+			}
 		}
 		causes := rankCauses(p.t, g.affected)
-		rank := 1
+		var ranked []ciRow
 		if g.confirmed != 0 {
-			rows = append(rows, ciRow{incident: id, ci: g.confirmed, role: RoleRootCause, rank: 1, confirmed: true})
-			rank = 2
+			ranked = append(ranked, ciRow{incident: id, ci: g.confirmed, role: RoleRootCause, rank: 1, confirmed: true})
 		}
 		for _, c := range causes {
-			if c.ci == g.confirmed {
-				continue
-			}
-			if rank > maxRootCauses {
+			if len(ranked) == maxRootCauses {
 				break
 			}
-			rows = append(rows, ciRow{incident: id, ci: c.ci, role: RoleRootCause, rank: rank})
-			rank++
+			if c.ci != g.confirmed {
+				ranked = append(ranked, ciRow{incident: id, ci: c.ci, role: RoleRootCause, rank: len(ranked) + 1})
+			}
 		}
+		d.causes = map[int64]storedCause{}
+		for _, r := range ranked {
+			sc := storedCause{r.rank, r.confirmed}
+			d.causes[r.ci] = sc
+			if old, ok := g.causes[r.ci]; !ok || old != sc {
+				rows = append(rows, r)
+			}
+		}
+		for ci, sc := range g.causes {
+			if _, ok := d.causes[ci]; ok {
+				continue
+			}
+			if sc.confirmed {
+				d.causes[ci] = sc // a confirmed row stays
+			} else {
+				gone = append(gone, ciRow{incident: id, ci: ci, role: RoleRootCause})
+			}
+		}
+		p.deltas = append(p.deltas, d)
 		if g.confirmed == 0 && len(causes) > 0 && causes[0].ci != g.top {
 			c := causes[0]
 			body := "probable root cause: " + p.t.Name(c.ci)
@@ -895,14 +1081,82 @@ func (m *Manager) applyTopology(ctx context.Context, tx *sql.Tx, p *topoPlan, in
 			}
 		}
 	}
-	if len(full) > 0 {
-		args := append([]any{RoleAffected, false}, full...)
-		if _, err := tx.ExecContext(ctx, "DELETE FROM incident_cis WHERE role <> $1 AND confirmed = $2 AND incident_id IN ("+
-			m.DB.Dialect.Params(3, len(full))+")", args...); err != nil {
+	if len(gone) > 0 {
+		p.wrote = true
+		n, err := deleteCIRows(ctx, m.DB.Dialect, tx, gone)
+		if err != nil {
 			return err
 		}
+		if n != len(gone) {
+			p.complete = false
+		}
 	}
-	return writeCIRows(ctx, m.DB.Dialect, tx, rows)
+	if len(rows) > 0 {
+		p.wrote = true
+		ok, err := writeCIRows(ctx, m.DB.Dialect, tx, rows)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			p.complete = false
+		}
+	}
+	return nil
+}
+
+// settle reads what the touched incidents hold that the batch has not
+// read: the incidents the usual grouping chose. On PostgreSQL another
+// transaction may have changed incident_cis since the batch read it; the
+// incidents are locked now (by the joins and the usual grouping), so what
+// is read from here on stays so until the commit: the candidates and
+// impacted services of those read before are read again, unless the copy
+// of incident_cis is still valid.
+func (p *topoPlan) settle(ctx context.Context, tx *sql.Tx, touched, unread []int64) error {
+	p.complete = p.copyRev != 0
+	if p.copyRev != 0 {
+		ok, err := p.copyCIs(ctx, tx, unread)
+		if err != nil || ok {
+			return err
+		}
+		p.complete = false
+	}
+	if err := p.loadCIs(ctx, tx, unread); err != nil {
+		return err
+	}
+	if p.d == db.SQLite {
+		return nil // one writer: what was read is so
+	}
+	var again []int64
+	for _, id := range touched {
+		if !slices.Contains(unread, id) {
+			again = append(again, id)
+		}
+	}
+	return p.loadStored(ctx, tx, again)
+}
+
+// dropHeld leaves out of the new CIs of big incidents those they hold
+// already (their affected CIs were not all read), as the copy of
+// incident_cis says if the batch reads it.
+func (p *topoPlan) dropHeld(byIncident map[int64]*topoGroup, touched []int64) {
+	if p.copyRev == 0 {
+		return
+	}
+	c := p.cache
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.rev != p.copyRev {
+		p.copyRev, p.complete = 0, false
+		return
+	}
+	for _, id := range touched {
+		g := byIncident[id]
+		x := c.incidents[id]
+		if !g.big || x == nil {
+			continue
+		}
+		g.newCIs = slices.DeleteFunc(g.newCIs, func(ci int64) bool { return x.affected[ci] })
+	}
 }
 
 // cause is a root-cause candidate of an incident.
@@ -990,11 +1244,18 @@ type ciRow struct {
 	role         string
 	rank         int
 	confirmed    bool
+	// checked: the incident is not known to hold the row (only rank 0,
+	// unconfirmed rows: affected and impacted ones); writeCIRows reports
+	// whether it was added.
+	checked bool
 }
 
-// writeCIRows upserts rows, skipping CIs deleted meanwhile (the topology is
-// a copy of a moment ago).
-func writeCIRows(ctx context.Context, d db.Dialect, tx *sql.Tx, rows []ciRow) error {
+// writeCIRows adds rows, and sets the rank of candidates, skipping CIs
+// deleted meanwhile (the topology is a copy of a moment ago). It reports
+// whether every row was written: no CI was deleted, and no affected or
+// checked impacted row was held already.
+func writeCIRows(ctx context.Context, d db.Dialect, tx *sql.Tx, rows []ciRow) (bool, error) {
+	complete := true
 	// Plain rows (rank 0, not confirmed: affected and impacted CIs) are
 	// written per incident and role as a list of CIs, a fifth of the
 	// parameters.
@@ -1009,6 +1270,9 @@ func writeCIRows(ctx context.Context, d db.Dialect, tx *sql.Tx, rows []ciRow) er
 		if r.rank != 0 || r.confirmed {
 			rest = append(rest, r)
 			continue
+		}
+		if r.role == RoleImpacted && !r.checked {
+			complete = false // a row the incident may hold: not counted
 		}
 		k := plainKey{r.incident, r.role}
 		if plain == nil {
@@ -1029,10 +1293,14 @@ func writeCIRows(ctx context.Context, d db.Dialect, tx *sql.Tx, rows []ciRow) er
 			for _, ci := range part {
 				args = append(args, ci)
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO incident_cis (incident_id, ci_id, role, rank, confirmed)
+			res, err := tx.ExecContext(ctx, `INSERT INTO incident_cis (incident_id, ci_id, role, rank, confirmed)
 				SELECT CAST(`+d.Params(1, 1)+` AS BIGINT), id, CAST(`+d.Params(2, 1)+` AS TEXT), 0, FALSE FROM cis WHERE id IN (`+d.Params(3, len(part))+`)
-				ON CONFLICT (incident_id, ci_id, role) DO UPDATE SET rank = 0, confirmed = FALSE`, args...); err != nil {
-				return fmt.Errorf("incident CIs: %w", err)
+				ON CONFLICT (incident_id, ci_id, role) DO NOTHING`, args...)
+			if err != nil {
+				return false, fmt.Errorf("incident CIs: %w", err)
+			}
+			if n, err := res.RowsAffected(); err != nil || n != int64(len(part)) {
+				complete = false
 			}
 		}
 	}
@@ -1055,9 +1323,50 @@ func writeCIRows(ctx context.Context, d db.Dialect, tx *sql.Tx, rows []ciRow) er
 		}
 		b.WriteString(`) AS v WHERE EXISTS (SELECT 1 FROM cis WHERE cis.id = v.column2)
 			ON CONFLICT (incident_id, ci_id, role) DO UPDATE SET rank = excluded.rank, confirmed = excluded.confirmed`)
-		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
-			return fmt.Errorf("incident CIs: %w", err)
+		res, err := tx.ExecContext(ctx, b.String(), args...)
+		if err != nil {
+			return false, fmt.Errorf("incident CIs: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n != int64(len(part)) {
+			complete = false
 		}
 	}
-	return nil
+	return complete, nil
+}
+
+// deleteCIRows deletes rows, per incident and role, and returns how many
+// it deleted.
+func deleteCIRows(ctx context.Context, d db.Dialect, tx *sql.Tx, rows []ciRow) (int, error) {
+	type key struct {
+		incident int64
+		role     string
+	}
+	by := map[key][]any{}
+	var order []key
+	for _, r := range rows {
+		k := key{r.incident, r.role}
+		if _, ok := by[k]; !ok {
+			order = append(order, k)
+		}
+		by[k] = append(by[k], r.ci)
+	}
+	total := 0
+	for _, k := range order {
+		cis := by[k]
+		const chunk = 900
+		for i := 0; i < len(cis); i += chunk {
+			part := cis[i:min(i+chunk, len(cis))]
+			args := append([]any{k.incident, k.role}, part...)
+			res, err := tx.ExecContext(ctx, "DELETE FROM incident_cis WHERE incident_id = $1 AND role = $2 AND ci_id IN ("+d.Params(3, len(part))+")", args...)
+			if err != nil {
+				return total, fmt.Errorf("incident CIs: %w", err)
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return total, err
+			}
+			total += int(n)
+		}
+	}
+	return total, nil
 }

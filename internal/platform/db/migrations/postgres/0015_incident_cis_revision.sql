@@ -1,0 +1,36 @@
+-- Each replica keeps the CIs of open incidents (incident_cis) in memory for
+-- grouping alerts by topology. incident_cis_revision changes in the same
+-- transaction as every change to incident_cis and every incident reopened,
+-- so that a replica knows when its copy is stale. The application sets a
+-- new random value, on condition that it is still the one it read, so that
+-- a revision names one state of incident_cis; the triggers below add one.
+CREATE TABLE incident_cis_revision (
+    id       BIGINT PRIMARY KEY CHECK (id = 1),
+    revision BIGINT NOT NULL
+);
+INSERT INTO incident_cis_revision (id, revision) VALUES (1, 1);
+
+CREATE FUNCTION incident_cis_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE incident_cis_revision SET revision = revision + 1 WHERE id = 1;
+    RETURN NULL;
+END
+$$;
+
+-- A reopened incident's CIs count again: copies leave resolved incidents out.
+CREATE TRIGGER incidents_reopened_cis AFTER UPDATE OF status ON incidents FOR EACH ROW
+    WHEN (OLD.status NOT IN ('triggered', 'acknowledged', 'investigating', 'on_hold')
+        AND NEW.status IN ('triggered', 'acknowledged', 'investigating', 'on_hold'))
+    EXECUTE FUNCTION incident_cis_changed();
+
+-- A deleted CI takes its incident_cis rows with it (ON DELETE CASCADE).
+CREATE FUNCTION incident_cis_ci_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM incident_cis WHERE ci_id = OLD.id) THEN
+        UPDATE incident_cis_revision SET revision = revision + 1 WHERE id = 1;
+    END IF;
+    RETURN OLD;
+END
+$$;
+CREATE TRIGGER cis_deleted_incident_cis BEFORE DELETE ON cis FOR EACH ROW
+    EXECUTE FUNCTION incident_cis_ci_deleted();
