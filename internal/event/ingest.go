@@ -85,10 +85,12 @@ type Hook func(ctx context.Context, tx *sql.Tx, changes []AlertChange) error
 // The commit loop is the one serial part of ingest, so it does as little as
 // it can: events are encoded to JSON by Submit in the callers' goroutines,
 // and a batch costs a fixed handful of statements whatever its size: one to
-// look up the open alerts of its keys, one to update them, one to insert new
-// ones, one to store the raw events (PostgreSQL: array parameters and
-// unnest, each statement being a network round trip; SQLite: multi-row
-// statements in chunks, kept prepared by the driver's statement cache).
+// look up the open alerts of the keys it does not remember (opencache.go),
+// one to number its raw events, one to update the alerts, one to insert new
+// ones, one to store the raw events, each chained to the alert's event
+// before it (PostgreSQL: array parameters and unnest, each statement being
+// a network round trip; SQLite: multi-row statements in chunks, kept
+// prepared by the driver's statement cache).
 type Ingester struct {
 	DB    *db.DB
 	Clock clock.Clock
@@ -278,7 +280,6 @@ type alertWrite struct {
 	lastSeen       int64
 	acknowledgedAt *int64
 	resolvedAt     *int64
-	changed        bool
 	statusChanged  bool
 }
 
@@ -343,7 +344,7 @@ func (in *Ingester) writeOnce(batch []*request, cache *openCache) error {
 						if it.Suppressed != "" {
 							marks = append(marks, st)
 						}
-						w := &alertWrite{state: st, it: it, count: 1, firstSeen: seen, lastSeen: seen, changed: true}
+						w := &alertWrite{state: st, it: it, count: 1, firstSeen: seen, lastSeen: seen}
 						inserts = append(inserts, w)
 						byState[st] = w
 						res.Change = "created"
@@ -354,7 +355,7 @@ func (in *Ingester) writeOnce(batch []*request, cache *openCache) error {
 							updates = append(updates, w)
 							byState[st] = w
 						}
-						w.it, w.count, w.lastSeen, w.changed = it, w.count+1, max(w.lastSeen, seen), true
+						w.it, w.count, w.lastSeen = it, w.count+1, max(w.lastSeen, seen)
 						res.Change = "updated"
 						if st.suppressed != "" && it.Suppressed == "" {
 							// The silence or window is over and the alert still
@@ -379,15 +380,16 @@ func (in *Ingester) writeOnce(batch []*request, cache *openCache) error {
 					}
 					if ev.Action == Acknowledge {
 						if st.status == "triggered" {
-							st.status, w.acknowledgedAt, w.changed, w.statusChanged = "acknowledged", &seen, true, true
+							st.status, w.acknowledgedAt, w.statusChanged = "acknowledged", &seen, true
 							res.Change = "acknowledged"
 						} else {
-							// Stored all the same, and chained to the alert.
-							w.changed = true
+							// Stored all the same, and chained to the alert
+							// (which updateAlerts writes, as every alert in
+							// updates).
 							res.Change = "ignored"
 						}
 					} else {
-						st.status, w.resolvedAt, w.changed, w.statusChanged = "resolved", &seen, true, true
+						st.status, w.resolvedAt, w.statusChanged = "resolved", &seen, true
 						delete(open, k)
 						res.Change = "resolved"
 					}
@@ -817,13 +819,7 @@ func (bw *batchWriter) insertAlerts(ws []*alertWrite) error {
 // UPDATE … FROM unnest(arrays) per batch; on SQLite UPDATE … FROM (VALUES
 // …) in chunks for repeated triggers, and a statement per row for the rarer
 // status changes.
-func (bw *batchWriter) updateAlerts(ws []*alertWrite) error {
-	changed := make([]*alertWrite, 0, len(ws))
-	for _, w := range ws {
-		if w.changed {
-			changed = append(changed, w)
-		}
-	}
+func (bw *batchWriter) updateAlerts(changed []*alertWrite) error {
 	if len(changed) == 0 {
 		return nil
 	}
