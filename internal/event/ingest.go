@@ -263,9 +263,9 @@ func (in *Ingester) commit(batch []*request) {
 // alertState is the open alert of one (service, dedup key) while a batch is
 // worked out in memory.
 type alertState struct {
-	id         int64 // filled in by the insert for an alert this batch creates
-	lastEvent  int64 // the alert's newest raw event (0: none), moved along as the batch adds events
-	head       int64 // its newest raw event when the batch began: every write checks it is still so
+	id         int64  // filled in by the insert for an alert this batch creates
+	lastEvent  int64  // the alert's newest raw event (0: none), moved along as the batch adds events
+	loaded     string // its status and newest raw event when the batch began (asLoaded): every write checks they still are
 	suppressed string
 	status     string
 	serviceID  int64
@@ -291,21 +291,19 @@ type batchWriter struct {
 }
 
 // write commits one group. Its first try takes the open alerts it knows from
-// the cache; if an alert changed meanwhile, it tries again from the database.
+// the cache; if an alert changed meanwhile, it tries again from the
+// database, locking the alerts it reads (PostgreSQL: another server may be
+// writing the same alerts), so that the second try cannot find them changed.
 func (in *Ingester) write(batch []*request) error {
-	for try := 0; ; try++ {
-		cache := &in.cache
-		if try > 0 {
-			cache.clear()
-		}
-		err := in.writeOnce(batch, cache)
-		if !errors.Is(err, errStale) || try == 2 {
-			return err
-		}
+	err := in.writeOnce(batch, &in.cache, false)
+	if errors.Is(err, errStale) {
+		in.cache.clear()
+		err = in.writeOnce(batch, &in.cache, true)
 	}
+	return err
 }
 
-func (in *Ingester) writeOnce(batch []*request, cache *openCache) error {
+func (in *Ingester) writeOnce(batch []*request, cache *openCache, lock bool) error {
 	ctx := context.Background()
 	var keys []stateKey
 	var open map[stateKey]*alertState
@@ -313,7 +311,7 @@ func (in *Ingester) writeOnce(batch []*request, cache *openCache) error {
 		bw := &batchWriter{ctx: ctx, tx: tx, d: in.DB.Dialect}
 		// 1. The open alerts of every key in the batch.
 		var err error
-		if open, keys, err = bw.loadOpen(batch, cache); err != nil {
+		if open, keys, err = bw.loadOpen(batch, cache, lock); err != nil {
 			return err
 		}
 		// 2. Work out the end state of each alert in memory, in order.
@@ -516,11 +514,18 @@ var (
 	})
 )
 
-// stillAsLoaded, compared with the chain head an alert had when the batch
-// began, is true only if the alert is still open and nothing else added an
-// event to it: the writes of an alert check it, so that one taken from the
-// cache is never written over a change made elsewhere.
-const stillAsLoaded = "CASE WHEN alerts.status <> 'resolved' THEN COALESCE(alerts.last_event_id, 0) END"
+// stillAsLoaded, compared with asLoaded of the alert as the batch found it,
+// is true only if nothing else changed its status (an incident acknowledging
+// or resolving it) or added an event to it: the writes of an alert check
+// it, so that one taken from the cache is never written over a change made
+// elsewhere.
+const stillAsLoaded = "alerts.status || ':' || COALESCE(alerts.last_event_id, 0)"
+
+// asLoaded is what stillAsLoaded gives for an alert of this status and
+// newest raw event.
+func asLoaded(status string, lastEvent int64) string {
+	return status + ":" + strconv.FormatInt(lastEvent, 10)
+}
 
 // pgSmallBatch is the most rows a PostgreSQL write takes as a VALUES list;
 // past it, the rows go as arrays through unnest. Small batches (single
@@ -594,8 +599,8 @@ func (bw *batchWriter) query(q string, args ...any) (*sql.Rows, error) {
 
 // loadOpen finds the open alerts of the batch's keys (service, dedup key),
 // which it returns too: from the cache, and for the keys not in it from the
-// database.
-func (bw *batchWriter) loadOpen(batch []*request, cache *openCache) (map[stateKey]*alertState, []stateKey, error) {
+// database (lock: locking their rows on PostgreSQL, in key order).
+func (bw *batchWriter) loadOpen(batch []*request, cache *openCache, lock bool) (map[stateKey]*alertState, []stateKey, error) {
 	open := make(map[stateKey]*alertState)
 	var all []stateKey
 	seen := map[string]struct{}{}
@@ -626,12 +631,15 @@ func (bw *batchWriter) loadOpen(batch []*request, cache *openCache) (map[stateKe
 			if err := rows.Scan(&st.id, &st.serviceID, &st.key, &st.status, &st.suppressed, &st.lastEvent); err != nil {
 				return err
 			}
-			st.head = st.lastEvent
+			st.loaded = asLoaded(st.status, st.lastEvent)
 			open[stateKey{st.serviceID, st.key}] = st
 		}
 		return rows.Err()
 	}
-	err := bw.lookupOpen(keys, scan)
+	if lock {
+		slices.Sort(keys)
+	}
+	err := bw.lookupOpen(keys, lock, scan)
 	for k, st := range open {
 		if st == nil {
 			delete(open, k)
@@ -641,13 +649,17 @@ func (bw *batchWriter) loadOpen(batch []*request, cache *openCache) (map[stateKe
 }
 
 // lookupOpen reads the open alerts of dedup keys.
-func (bw *batchWriter) lookupOpen(keys []string, scan func(*sql.Rows) error) error {
+func (bw *batchWriter) lookupOpen(keys []string, lock bool, scan func(*sql.Rows) error) error {
 	if bw.d == db.Postgres {
 		// An IN list of parameters, as before this loop was reworked: the
 		// array forms (= ANY($1), a join with unnest($1)) measured no
 		// better here, and at times worse while the table's statistics
 		// lagged behind its growth.
 		const chunk = 500
+		forUpdate := ""
+		if lock {
+			forUpdate = " ORDER BY dedup_key, service_id FOR UPDATE"
+		}
 		for i := 0; i < len(keys); i += chunk {
 			part := keys[i:min(i+chunk, len(keys))]
 			args := make([]any, len(part))
@@ -655,7 +667,7 @@ func (bw *batchWriter) lookupOpen(keys []string, scan func(*sql.Rows) error) err
 				args[j] = k
 			}
 			rows, err := bw.query("SELECT id, service_id, dedup_key, status, suppressed, COALESCE(last_event_id, 0) FROM alerts WHERE dedup_key IN ("+
-				db.Postgres.Params(1, len(part))+") AND status <> 'resolved'", args...)
+				db.Postgres.Params(1, len(part))+") AND status <> 'resolved'"+forUpdate, args...)
 			if err != nil {
 				return err
 			}
@@ -825,9 +837,9 @@ func (bw *batchWriter) updateAlerts(changed []*alertWrite) error {
 	}
 	if bw.d == db.Postgres && len(changed) <= pgSmallBatch {
 		const per = 13
-		types := [per]string{"BIGINT", "TEXT", "BIGINT", "BIGINT", "TEXT", "TEXT", "TEXT", "TEXT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT"}
+		types := [per]string{"BIGINT", "TEXT", "BIGINT", "BIGINT", "TEXT", "TEXT", "TEXT", "TEXT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "TEXT"}
 		var b strings.Builder
-		b.WriteString("WITH v(id, status, n, last_seen, severity, summary, host, labels, last_event_id, ack, res, trigger_event_id, head) AS (VALUES ")
+		b.WriteString("WITH v(id, status, n, last_seen, severity, summary, host, labels, last_event_id, ack, res, trigger_event_id, loaded) AS (VALUES ")
 		args := make([]any, 0, len(changed)*per)
 		for j, w := range changed {
 			if j > 0 {
@@ -848,7 +860,7 @@ func (bw *batchWriter) updateAlerts(changed []*alertWrite) error {
 				sev, sum, host, labels, trigger = string(ev.Severity), ev.Summary, ev.Host, l, w.it.rawID
 			}
 			args = append(args, w.state.id, w.state.status, w.count, w.lastSeen, sev, sum, host, labels, w.state.lastEvent,
-				db.IDOrNil(w.acknowledgedAt), db.IDOrNil(w.resolvedAt), trigger, w.state.head)
+				db.IDOrNil(w.acknowledgedAt), db.IDOrNil(w.resolvedAt), trigger, w.state.loaded)
 		}
 		b.WriteString(`) UPDATE alerts SET status = v.status, count = alerts.count + v.n,
 			last_seen = GREATEST(v.last_seen, alerts.last_seen),
@@ -856,7 +868,7 @@ func (bw *batchWriter) updateAlerts(changed []*alertWrite) error {
 			host = COALESCE(v.host, alerts.host), labels = COALESCE(v.labels, alerts.labels),
 			last_event_id = v.last_event_id, trigger_event_id = COALESCE(v.trigger_event_id, alerts.trigger_event_id),
 			acknowledged_at = COALESCE(alerts.acknowledged_at, v.ack), resolved_at = COALESCE(v.res, alerts.resolved_at)
-			FROM v WHERE alerts.id = v.id AND ` + stillAsLoaded + ` = v.head`)
+			FROM v WHERE alerts.id = v.id AND ` + stillAsLoaded + ` = v.loaded`)
 		return bw.execAll(len(changed), b.String(), args...)
 	}
 	if bw.d == db.Postgres {
@@ -864,10 +876,10 @@ func (bw *batchWriter) updateAlerts(changed []*alertWrite) error {
 		id, cnt, last, ack, res := make([]int64, n), make([]int64, n), make([]int64, n), make([]*int64, n), make([]*int64, n)
 		status, sev, sum, host, labels := make([]string, n), make([]*string, n), make([]*string, n), make([]*string, n),
 			make([]*string, n)
-		lastEvent, trigger, head := make([]int64, n), make([]*int64, n), make([]int64, n)
+		lastEvent, trigger, loaded := make([]int64, n), make([]*int64, n), make([]string, n)
 		for i, w := range changed {
 			id[i], status[i], cnt[i], last[i], ack[i], res[i] = w.state.id, w.state.status, int64(w.count), w.lastSeen, w.acknowledgedAt, w.resolvedAt
-			lastEvent[i], head[i] = w.state.lastEvent, w.state.head
+			lastEvent[i], loaded[i] = w.state.lastEvent, w.state.loaded
 			if w.it != nil {
 				ev := &w.it.Event
 				_, l := w.it.stored()
@@ -882,9 +894,9 @@ func (bw *batchWriter) updateAlerts(changed []*alertWrite) error {
 			last_event_id = v.last_event_id, trigger_event_id = COALESCE(v.trigger_event_id, alerts.trigger_event_id),
 			acknowledged_at = COALESCE(alerts.acknowledged_at, v.ack), resolved_at = COALESCE(v.res, alerts.resolved_at)
 			FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[],
-				$9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[])
-				AS v(id, status, n, last_seen, severity, summary, host, labels, last_event_id, ack, res, trigger_event_id, head)
-			WHERE alerts.id = v.id AND `+stillAsLoaded+` = v.head`, id, status, cnt, last, sev, sum, host, labels, lastEvent, ack, res, trigger, head)
+				$9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $13::text[])
+				AS v(id, status, n, last_seen, severity, summary, host, labels, last_event_id, ack, res, trigger_event_id, loaded)
+			WHERE alerts.id = v.id AND `+stillAsLoaded+` = v.loaded`, id, status, cnt, last, sev, sum, host, labels, lastEvent, ack, res, trigger, loaded)
 	}
 	// Repeated triggers, the common case, many rows per statement; status
 	// changes row by row.
@@ -901,7 +913,7 @@ func (bw *batchWriter) updateAlerts(changed []*alertWrite) error {
 			sev, sum, host, labels, trigger = string(ev.Severity), ev.Summary, ev.Host, l, w.it.rawID
 		}
 		if err := bw.execAll(1, alertUpdate, w.state.status, w.count, w.lastSeen, w.lastSeen, sev, sum, host, labels, w.state.lastEvent, trigger,
-			db.IDOrNil(w.acknowledgedAt), db.IDOrNil(w.resolvedAt), w.state.id, w.state.head); err != nil {
+			db.IDOrNil(w.acknowledgedAt), db.IDOrNil(w.resolvedAt), w.state.id, w.state.loaded); err != nil {
 			return err
 		}
 	}
@@ -913,7 +925,7 @@ func (bw *batchWriter) updateAlerts(changed []*alertWrite) error {
 			ev := &w.it.Event
 			_, l := w.it.stored()
 			args = append(args, w.state.id, w.count, w.lastSeen, string(ev.Severity), ev.Summary, ev.Host, l, w.state.lastEvent, w.it.rawID,
-				w.state.head)
+				w.state.loaded)
 		}
 		i += n
 		if err := bw.execAll(n, touchSQL[n], args...); err != nil {

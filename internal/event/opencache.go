@@ -7,10 +7,10 @@ import "errors"
 // firing alerts, that lookup was a quarter of the commit.
 //
 // It is a hint, never trusted: every write to an alert taken from it checks
-// in SQL that the alert is still open and that its chain of raw events still
-// ends where the cache says. An alert changed by anything else (an incident
-// resolving its alerts, another replica, a deleted service) fails that
-// check; the batch is then rolled back and worked out again from the
+// in SQL that the alert's status is still the one the cache says and that
+// its chain of raw events still ends where the cache says. An alert changed
+// by anything else (an incident acknowledging or resolving its alerts,
+// another replica, a deleted service) fails that check; the batch is then rolled back and worked out again from the
 // database, with the cache emptied. Only the commit loop uses it.
 type openCache struct {
 	m map[stateKey]alertState
@@ -41,7 +41,7 @@ func (c *openCache) keep(keys []stateKey, open map[stateKey]*alertState) {
 	for _, k := range keys {
 		if st := open[k]; st != nil && st.id != 0 {
 			s := *st
-			s.head = s.lastEvent
+			s.loaded = asLoaded(s.status, s.lastEvent)
 			c.m[k] = s
 		} else {
 			delete(c.m, k)

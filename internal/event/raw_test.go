@@ -3,6 +3,8 @@ package event_test
 import (
 	"context"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -226,6 +228,140 @@ func TestIngestAfterChangesElsewhere(t *testing.T) {
 		}
 		if a := alerts(t, s.App.DB, svc, "k"); len(a) != 2 || a[1].count != 3 || a[1].status != "resolved" {
 			t.Fatalf("alerts of k at the end: %+v", a)
+		}
+	})
+}
+
+// An incident acknowledging its alerts changes their status behind the
+// commit loop's back: a repeat must not set it back, and an acknowledge
+// event must find the alert acknowledged already.
+func TestIngestAfterIncidentAcknowledge(t *testing.T) {
+	testkit.Dialects(t, func(t *testing.T, d db.Dialect) {
+		s := testkit.Start(t, d)
+		in := &event.Ingester{DB: s.App.DB, Clock: s.Clock}
+		in.Start()
+		defer in.Stop()
+		svc := newService(t, s, "api")
+		ctx := context.Background()
+		send := func(e event.Event) event.Result {
+			t.Helper()
+			e.ReceivedAt = s.Clock.Now()
+			res, err := in.Submit(ctx, []event.Routed{{ServiceID: svc, Event: e}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return res[0]
+		}
+		send(ev(event.Trigger, "k"))
+		id := alerts(t, s.App.DB, svc, "k")[0].id
+		// As acknowledging its incident does.
+		if _, err := s.App.DB.W.Exec("UPDATE alerts SET status = 'acknowledged', acknowledged_at = 1 WHERE id = $1 AND status = 'triggered'", id); err != nil {
+			t.Fatal(err)
+		}
+		send(ev(event.Trigger, "k"))
+		if a := alerts(t, s.App.DB, svc, "k"); len(a) != 1 || a[0].status != "acknowledged" || a[0].count != 2 {
+			t.Fatalf("a repeat after the incident was acknowledged: %+v", a)
+		}
+		if r := send(ev(event.Acknowledge, "k")); r.Change != "ignored" {
+			t.Fatalf("an acknowledge of an acknowledged alert: %q; want ignored", r.Change)
+		}
+	})
+}
+
+// Retention never frees the highest raw event id: SQLite numbers events
+// after it, and chains of pruned alerts still point at old ids.
+func TestPruneRawNeverReusesIDs(t *testing.T) {
+	testkit.Dialects(t, func(t *testing.T, d db.Dialect) {
+		s := testkit.Start(t, d)
+		in := &event.Ingester{DB: s.App.DB, Clock: s.Clock}
+		in.Start()
+		defer in.Stop()
+		a, b := newService(t, s, "a"), newService(t, s, "b")
+		ctx := context.Background()
+		submit := func(svc int64, key string, at time.Time) {
+			t.Helper()
+			var items []event.Routed
+			for range 3 {
+				e := ev(event.Trigger, key)
+				e.ReceivedAt = at
+				items = append(items, event.Routed{ServiceID: svc, Event: e})
+			}
+			if _, err := in.Submit(ctx, items); err != nil {
+				t.Fatal(err)
+			}
+		}
+		submit(a, "x", s.Clock.Now().Add(-40*24*time.Hour))
+		if n, err := event.PruneRaw(ctx, s.App.DB, s.Clock.Now().Add(-event.DefaultRetention)); err != nil || n != 2 {
+			t.Fatalf("pruned %d, %v; want all but the newest", n, err)
+		}
+		submit(b, "y", s.Clock.Now())
+		x := alerts(t, s.App.DB, a, "x")[0].id
+		kept := rawIDsBySQL(t, s.App.DB, "SELECT id FROM events WHERE alert_id = $1", x)
+		if got := rawIDs(t, s.App.DB, event.RawFilter{AlertID: x}, 10); fmt.Sprint(got) != fmt.Sprint(kept) || len(kept) != 1 {
+			t.Fatalf("alert x lists %v; want only its own kept event %v", got, kept)
+		}
+		y := alerts(t, s.App.DB, b, "y")[0].id
+		for _, id := range rawIDs(t, s.App.DB, event.RawFilter{AlertID: y}, 10) {
+			if id <= kept[0] {
+				t.Fatalf("event id %d handed out again", id)
+			}
+		}
+	})
+}
+
+// Two servers receiving the same alerts at once (an Alertmanager pair
+// behind a load balancer): no submit fails, and every event is on its
+// alert's chain.
+func TestIngestTwoWritersSameAlerts(t *testing.T) {
+	testkit.Dialects(t, func(t *testing.T, d db.Dialect) {
+		s := testkit.Start(t, d)
+		ins := []*event.Ingester{{DB: s.App.DB, Clock: s.Clock}, {DB: s.App.DB, Clock: s.Clock}}
+		for _, in := range ins {
+			in.Start()
+			defer in.Stop()
+		}
+		svc := newService(t, s, "api")
+		ctx := context.Background()
+		pair := func() []event.Routed {
+			var out []event.Routed
+			for _, key := range []string{"hot", "hot2"} {
+				e := ev(event.Trigger, key)
+				e.ReceivedAt = s.Clock.Now()
+				out = append(out, event.Routed{ServiceID: svc, Event: e})
+			}
+			return out
+		}
+		if _, err := ins[0].Submit(ctx, pair()); err != nil {
+			t.Fatal(err)
+		}
+		var ok, failed atomic.Int64
+		ok.Add(1)
+		var wg sync.WaitGroup
+		for g := range 6 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range 40 {
+					if _, err := ins[g%2].Submit(ctx, pair()); err != nil {
+						failed.Add(1)
+						t.Log(err)
+					} else {
+						ok.Add(1)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		if failed.Load() > 0 {
+			t.Fatalf("%d submits failed", failed.Load())
+		}
+		for _, key := range []string{"hot", "hot2"} {
+			a := alerts(t, s.App.DB, svc, key)
+			want := rawIDsBySQL(t, s.App.DB, "SELECT id FROM events WHERE alert_id = $1 ORDER BY id DESC", a[0].id)
+			got := rawIDs(t, s.App.DB, event.RawFilter{AlertID: a[0].id}, 100)
+			if len(a) != 1 || fmt.Sprint(got) != fmt.Sprint(want) || int64(len(want)) != ok.Load() || int64(a[0].count) != ok.Load() {
+				t.Fatalf("%s: chain %d events, table %d, count %+v, submits %d", key, len(got), len(want), a, ok.Load())
+			}
 		}
 	})
 }

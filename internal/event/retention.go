@@ -15,7 +15,8 @@ const DefaultRetention = 30 * 24 * time.Hour
 // single SQLite writer is never held for long, and returns how many it
 // deleted. Alerts and incidents are kept: they hold the counts, and an
 // alert whose newest trigger goes keeps a copy of it (alerts.last_event),
-// so its last payload survives; its chain of events ends there. Raw event ids grow with time, so the oldest
+// so its last payload survives; its chain of events ends there. The newest
+// event of all is kept, so that raw event ids are never used twice. Raw event ids grow with time, so the oldest
 // rows are found by walking the primary key.
 func PruneRaw(ctx context.Context, d *db.DB, cutoff time.Time) (int64, error) {
 	var total int64
@@ -24,8 +25,12 @@ func PruneRaw(ctx context.Context, d *db.DB, cutoff time.Time) (int64, error) {
 		var n int64
 		err := d.Tx(ctx, func(tx *sql.Tx) error {
 			var upto sql.NullInt64
+			// The newest event stays, whatever its age: SQLite numbers new
+			// events after the highest id, and an id must never be handed
+			// out again while a chain may still point at it.
 			if err := tx.QueryRowContext(ctx, `SELECT MAX(id) FROM
-				(SELECT id FROM events WHERE received_at < $1 ORDER BY id LIMIT 5000) AS c`, at).Scan(&upto); err != nil {
+				(SELECT id FROM events WHERE received_at < $1 AND id < (SELECT MAX(id) FROM events)
+				ORDER BY id LIMIT 5000) AS c`, at).Scan(&upto); err != nil {
 				return err
 			}
 			if !upto.Valid {
