@@ -32,11 +32,28 @@ type GenericEvent struct {
 // it is strict: unknown fields are errors, so typos do not pass unseen.
 func ParseGeneric(body []byte, now time.Time, newKey func() string) ([]Event, error) {
 	trimmed := bytes.TrimLeft(body, " \t\r\n")
+	array := len(trimmed) > 0 && trimmed[0] == '['
+	// The hand-written decoder takes the common bodies; encoding/json takes
+	// the rest and words every error.
+	in, ok := decodeGeneric(body)
+	if !ok {
+		var err error
+		if in, err = decodeGenericJSON(body, array); err != nil {
+			return nil, err
+		}
+	}
+	return genericEvents(in, array, now, newKey)
+}
+
+// decodeGenericJSON is ParseGeneric's decode step with encoding/json: the
+// reference that decodeGeneric must match, and the source of the error
+// messages.
+func decodeGenericJSON(body []byte, array bool) ([]GenericEvent, error) {
 	var in []GenericEvent
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	var err error
-	if len(trimmed) > 0 && trimmed[0] == '[' {
+	if array {
 		err = dec.Decode(&in)
 	} else {
 		var one GenericEvent
@@ -53,6 +70,12 @@ func ParseGeneric(body []byte, now time.Time, newKey func() string) ([]Event, er
 	if dec.More() {
 		return nil, &InvalidEvent{Message: "Event is invalid", Errors: []string{"the body must hold one JSON value"}}
 	}
+	return in, nil
+}
+
+// genericEvents checks decoded generic events and turns them into Events;
+// array says the body was a batch, so problems name their index.
+func genericEvents(in []GenericEvent, array bool, now time.Time, newKey func() string) ([]Event, error) {
 	if len(in) == 0 {
 		return nil, &InvalidEvent{Message: "Event is invalid", Errors: []string{"the batch is empty"}}
 	}
@@ -63,7 +86,7 @@ func ParseGeneric(body []byte, now time.Time, newKey func() string) ([]Event, er
 	out := make([]Event, 0, len(in))
 	for i, g := range in {
 		p := ""
-		if len(in) > 1 || (len(trimmed) > 0 && trimmed[0] == '[') {
+		if len(in) > 1 || array {
 			p = fmt.Sprintf("[%d].", i)
 		}
 		ev := Event{Source: SourceGeneric, ReceivedAt: now, OccurredAt: now, DedupKey: g.DedupKey,
