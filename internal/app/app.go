@@ -6,7 +6,6 @@ package app
 import (
 	"context"
 	"crypto/tls"
-	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -158,13 +157,7 @@ func New(ctx context.Context, o Options, env Env) (_ *App, err error) {
 		return nil, fmt.Errorf("load rules: %w", err)
 	}
 	a.Ingester = &event.Ingester{DB: a.DB, Clock: a.Clock, Log: a.Log, Decide: a.decide,
-		Hook: func(ctx context.Context, tx *sql.Tx, changes []event.AlertChange) error {
-			if err := a.Incidents.OnAlerts(ctx, tx, changes); err != nil {
-				return err
-			}
-			a.Rules.AlertsChanged(changes)
-			return nil
-		}}
+		Hook: a.Incidents.OnAlerts, AfterCommit: a.Rules.AlertsChanged}
 	// Topology-aware incidents: events name CIs (mapped in the senders'
 	// goroutines, from the in-memory graph), and alerts naming CIs that
 	// share a failing upstream CI join one incident.
@@ -178,7 +171,7 @@ func New(ctx context.Context, o Options, env Env) (_ *App, err error) {
 	}
 	if o.Demo {
 		seeded, err := demo.Seed(ctx, a.DB, a.IAM, demo.Estate{DB: a.DB, Clock: a.Clock, Services: a.Services,
-			Incidents: a.Incidents, Rules: a.Rules, Hook: a.Ingester.Hook, Schedules: a.Schedules, Policies: a.Policies, CMDB: a.CMDB})
+			Incidents: a.Incidents, Rules: a.Rules, Hook: a.Ingester.Hook, AfterCommit: a.Ingester.AfterCommit, Schedules: a.Schedules, Policies: a.Policies, CMDB: a.CMDB})
 		if err != nil {
 			return nil, fmt.Errorf("seed demo data: %w", err)
 		}

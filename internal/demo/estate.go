@@ -29,6 +29,8 @@ type Estate struct {
 	// Hook is the ingest hook of the running app, so demo alerts group
 	// into incidents exactly as real ones do.
 	Hook event.Hook
+	// AfterCommit is the running app's, for the same reason.
+	AfterCommit func([]event.AlertChange)
 }
 
 type demoService struct {
@@ -66,7 +68,7 @@ func seedEstate(ctx context.Context, e Estate, teamID map[string]int64, people m
 		}
 		svc[d.name] = s.ID
 	}
-	in := &event.Ingester{DB: e.DB, Clock: e.Clock, Hook: e.Hook}
+	in := &event.Ingester{DB: e.DB, Clock: e.Clock, Hook: e.Hook, AfterCommit: e.AfterCommit}
 	in.Start()
 	defer in.Stop()
 	now := e.Clock.Now().UTC()

@@ -71,10 +71,19 @@ type AlertChange struct {
 	Priority string
 	// CIID is the configuration item the event names, 0 if none.
 	CIID int64
+	// IncidentID is set by the hook, on the change that creates an alert,
+	// to the incident the alert joins: see Hook.
+	IncidentID int64
 }
 
-// Hook runs inside the ingest transaction after the alerts are written; an
-// error fails the whole batch, so nothing is half done.
+// Hook runs inside the ingest transaction after the batch's existing alerts
+// are written and before its new alerts are: their ids are known (in the
+// changes) but their rows are not there yet, so the hook does not write
+// them; it sets the incident a new alert joins in the IncidentID of its
+// "created" change, and the alert is inserted with it. The batch's raw
+// events are stored after it too. An error fails the whole batch, so
+// nothing is half done; anything kept in memory belongs in AfterCommit,
+// since the batch may still fail after the hook.
 type Hook func(ctx context.Context, tx *sql.Tx, changes []AlertChange) error
 
 // Ingester writes events durably in groups: each request waits until its
@@ -86,8 +95,9 @@ type Hook func(ctx context.Context, tx *sql.Tx, changes []AlertChange) error
 // it can: events are encoded to JSON by Submit in the callers' goroutines,
 // and a batch costs a fixed handful of statements whatever its size: one to
 // look up the open alerts of the keys it does not remember (opencache.go),
-// one to number its raw events, one to update the alerts, one to insert new
-// ones, one to store the raw events, each chained to the alert's event
+// one to number its raw events and new alerts, one to update the alerts,
+// one to insert new ones (with their incident: Hook), one to store the raw
+// events, each chained to the alert's event
 // before it (PostgreSQL: array parameters and unnest, each statement being
 // a network round trip; SQLite: multi-row statements in chunks, kept
 // prepared by the driver's statement cache).
@@ -96,6 +106,10 @@ type Ingester struct {
 	Clock clock.Clock
 	Log   *slog.Logger
 	Hook  Hook
+	// AfterCommit, when set, is told the changes of each committed batch,
+	// in the commit loop: for what is kept in memory (the inhibitor's open
+	// alerts), which a rolled-back batch must not touch.
+	AfterCommit func([]AlertChange)
 	// Decide, when set, judges each event before it is queued (event rules,
 	// silences, maintenance, inhibition): it may change the event, its
 	// service, Suppressed and Priority, and returns false to drop it.
@@ -263,7 +277,7 @@ func (in *Ingester) commit(batch []*request) {
 // alertState is the open alert of one (service, dedup key) while a batch is
 // worked out in memory.
 type alertState struct {
-	id         int64  // filled in by the insert for an alert this batch creates
+	id         int64  // for an alert this batch creates, reserved before it is inserted (batchWriter.ids)
 	lastEvent  int64  // the alert's newest raw event (0: none), moved along as the batch adds events
 	loaded     string // its status and newest raw event when the batch began (asLoaded): every write checks they still are
 	suppressed string
@@ -281,6 +295,8 @@ type alertWrite struct {
 	acknowledgedAt *int64
 	resolvedAt     *int64
 	statusChanged  bool
+	created        bool  // inserted by this batch (else updated)
+	incident       int64 // for a created alert: the incident the hook joined it to (0: none)
 }
 
 // batchWriter is one commit's transaction.
@@ -307,6 +323,7 @@ func (in *Ingester) writeOnce(batch []*request, cache *openCache, lock bool) err
 	ctx := context.Background()
 	var keys []stateKey
 	var open map[stateKey]*alertState
+	var changes []AlertChange // what the batch did, for the hook and AfterCommit
 	err := in.DB.Tx(ctx, func(tx *sql.Tx) error {
 		bw := &batchWriter{ctx: ctx, tx: tx, d: in.DB.Dialect}
 		// 1. The open alerts of every key in the batch.
@@ -321,7 +338,7 @@ func (in *Ingester) writeOnce(batch []*request, cache *openCache, lock bool) err
 		for _, r := range batch {
 			n += len(r.items)
 		}
-		changes := make([]AlertChange, 0, n)
+		changes = make([]AlertChange, 0, n)
 		touched := make([]*alertState, 0, n) // per event, the alert it wrote to (nil if none)
 		var marks []*alertState              // alerts whose suppression is set or lifted
 		for _, r := range batch {
@@ -342,7 +359,7 @@ func (in *Ingester) writeOnce(batch []*request, cache *openCache, lock bool) err
 						if it.Suppressed != "" {
 							marks = append(marks, st)
 						}
-						w := &alertWrite{state: st, it: it, count: 1, firstSeen: seen, lastSeen: seen}
+						w := &alertWrite{state: st, it: it, count: 1, firstSeen: seen, lastSeen: seen, created: true}
 						inserts = append(inserts, w)
 						byState[st] = w
 						res.Change = "created"
@@ -397,62 +414,71 @@ func (in *Ingester) writeOnce(batch []*request, cache *openCache, lock bool) err
 					Suppressed: it.Suppressed != "", Priority: it.Priority, CIID: it.CIID})
 			}
 		}
-		// 3. Number the raw events and chain each to the one before it of
-		// the same alert, so that the alerts can point at their newest.
-		raws := make([]rawEvent, 0, len(touched))
-		ids, err := bw.eventIDs(len(touched))
+		// 3. Number the raw events and the new alerts, and chain each raw
+		// event to the one before it of the same alert, so that the alerts
+		// can point at their newest.
+		eventIDs, alertIDs, err := bw.ids(len(touched), len(inserts))
 		if err != nil {
 			return err
 		}
+		for i, w := range inserts {
+			w.state.id = alertIDs[i]
+		}
+		raws := make([]rawEvent, 0, len(touched))
 		ci := 0
 		for _, r := range batch {
 			for i := range r.items {
-				raw := rawEvent{id: ids[ci], it: &r.items[i]}
+				raw := rawEvent{id: eventIDs[ci], it: &r.items[i]}
 				r.items[i].rawID = raw.id
 				if st := touched[ci]; st != nil {
 					raw.prevID, st.lastEvent = st.lastEvent, raw.id
+					raw.alertID = st.id
 				}
+				r.results[i].AlertID = raw.alertID
+				changes[ci].AlertID = raw.alertID
 				raws = append(raws, raw)
 				ci++
 			}
 		}
-		// 4. Write the alerts: updates first, so that an alert resolved in
-		// this batch is closed before its key opens a new one.
+		// 4. Update the alerts that exist, the suppression of those that
+		// begin or end it; then the hook (incidents), which chooses the
+		// incident of each new alert, and the new alerts with it. Updates go
+		// first, so that an alert resolved in this batch is closed before
+		// its key opens a new one.
 		if err := bw.updateAlerts(updates); err != nil {
 			return err
 		}
-		if err := bw.insertAlerts(inserts); err != nil {
-			return err
-		}
 		for _, st := range marks {
+			if byState[st].created {
+				continue // inserted with it
+			}
 			if err := bw.exec("UPDATE alerts SET suppressed = "+bw.d.Params(1, 1)+" WHERE id = "+bw.d.Params(2, 1), st.suppressed, st.id); err != nil {
 				return err
 			}
 		}
-		// 5. Fill in the alert ids and store the raw events.
-		ci = 0
-		for _, r := range batch {
-			for i := range r.items {
-				var id int64
-				if st := touched[ci]; st != nil {
-					id = st.id
+		if in.Hook != nil {
+			if err := in.Hook(ctx, tx, changes); err != nil {
+				return err
+			}
+			for ci, c := range changes {
+				if c.IncidentID != 0 {
+					if w := byState[touched[ci]]; w != nil && w.created {
+						w.incident = c.IncidentID
+					}
 				}
-				r.results[i].AlertID = id
-				changes[ci].AlertID = id
-				raws[ci].alertID = id
-				ci++
 			}
 		}
-		if err := bw.insertRaw(raws); err != nil {
+		if err := bw.insertAlerts(inserts); err != nil {
 			return err
 		}
-		if in.Hook != nil {
-			return in.Hook(ctx, tx, changes)
-		}
-		return nil
+		// 5. The raw events.
+		return bw.insertRaw(raws)
 	})
 	if err == nil {
 		cache.keep(keys, open)
+		if in.AfterCommit != nil {
+			in.AfterCommit(changes)
+		}
 	}
 	return err
 }
@@ -472,11 +498,11 @@ const (
 	alertChunk      = 32
 	rawChunk        = 64
 	touchChunk      = 32
-	alertInsertPer  = 16
+	alertInsertPer  = 19
 	rawInsertPer    = 9
 	touchPer        = 10
-	alertInsertCols = `INSERT INTO alerts (service_id, dedup_key, status, severity, summary, host, source, labels, count,
-		first_seen, last_seen, acknowledged_at, resolved_at, last_event_id, trigger_event_id, ci_id) VALUES `
+	alertInsertCols = `INSERT INTO alerts (id, service_id, dedup_key, status, severity, summary, host, source, labels, count,
+		first_seen, last_seen, acknowledged_at, resolved_at, last_event_id, trigger_event_id, suppressed, incident_id, ci_id) `
 	// alertCI is the last value of an alert row, its CI: the id only if the
 	// CI still exists (the mapping may have used a copy of the CMDB from a
 	// moment ago), so that a CI deleted meanwhile leaves the alert without
@@ -500,7 +526,7 @@ var (
 			") AND status <> 'resolved'"
 	})
 	alertInsertSQL = sqlBySize(alertChunk, func(n int) string {
-		return rowsOf(alertInsertCols, "("+db.SQLite.Params(1, alertInsertPer-1)+","+alertCI+")", n, " RETURNING id")
+		return rowsOf(alertInsertCols+"VALUES ", "("+db.SQLite.Params(1, alertInsertPer-1)+","+alertCI+")", n, "")
 	})
 	rawInsertSQL = sqlBySize(rawChunk, func(n int) string { return rowsSQL(rawInsertCols, rawInsertPer, n, "") })
 	// touchSQL repeats triggers on open alerts, many rows in one statement.
@@ -712,94 +738,67 @@ func orNull(id int64) any {
 	return id
 }
 
+// insertAlerts writes the alerts this batch creates, with the ids ids
+// reserved and the incident the hook chose.
 func (bw *batchWriter) insertAlerts(ws []*alertWrite) error {
 	if len(ws) == 0 {
 		return nil
 	}
-	// Ids are handed out in the order the rows are inserted, which is the
-	// order of the rows in the statement: the ids sorted ascending belong to
-	// the rows in order, however RETURNING orders them.
-	assign := func(rows *sql.Rows, part []*alertWrite) error {
-		defer rows.Close()
-		got := make([]int64, 0, len(part))
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				return err
-			}
-			got = append(got, id)
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		if len(got) != len(part) {
-			return errors.New("fewer ids returned than rows inserted")
-		}
-		slices.Sort(got)
-		for i, w := range part {
-			w.state.id = got[i]
-		}
-		return nil
+	row := func(w *alertWrite) []any {
+		ev := &w.it.Event
+		_, l := w.it.stored()
+		return []any{w.state.id, w.state.serviceID, w.state.key, w.state.status, string(ev.Severity), ev.Summary, ev.Host,
+			string(ev.Source), l, w.count, w.firstSeen, w.lastSeen, db.IDOrNil(w.acknowledgedAt), db.IDOrNil(w.resolvedAt),
+			w.state.lastEvent, w.it.rawID, w.state.suppressed, orNull(w.incident), orNull(w.it.CIID)}
 	}
 	if bw.d == db.Postgres && len(ws) <= pgSmallBatch {
 		args := make([]any, 0, len(ws)*alertInsertPer)
 		var b strings.Builder
-		b.WriteString(alertInsertCols)
+		b.WriteString(alertInsertCols + "VALUES ")
 		for i, w := range ws {
 			if i > 0 {
 				b.WriteByte(',')
 			}
 			b.WriteString("(" + db.Postgres.Params(len(args)+1, alertInsertPer-1) +
 				", (SELECT id FROM cis WHERE id = $" + strconv.Itoa(len(args)+alertInsertPer) + "))")
-			ev := &w.it.Event
-			_, l := w.it.stored()
-			args = append(args, w.state.serviceID, w.state.key, w.state.status, string(ev.Severity), ev.Summary, ev.Host,
-				string(ev.Source), l, w.count, w.firstSeen, w.lastSeen, db.IDOrNil(w.acknowledgedAt), db.IDOrNil(w.resolvedAt),
-				w.state.lastEvent, w.it.rawID, orNull(w.it.CIID))
+			args = append(args, row(w)...)
 		}
-		b.WriteString(" RETURNING id")
-		rows, err := bw.query(b.String(), args...)
-		if err != nil {
-			return fmt.Errorf("insert alerts: %w", err)
-		}
-		if err := assign(rows, ws); err != nil {
+		if err := bw.exec(b.String(), args...); err != nil {
 			return fmt.Errorf("insert alerts: %w", err)
 		}
 		return nil
 	}
 	if bw.d == db.Postgres {
 		n := len(ws)
-		svc, ack, res := make([]int64, n), make([]*int64, n), make([]*int64, n)
+		id, svc, ack, res := make([]int64, n), make([]int64, n), make([]*int64, n), make([]*int64, n)
 		count, first, last := make([]int64, n), make([]int64, n), make([]int64, n)
-		key, status, sev, sum, host, src, labels := make([]string, n), make([]string, n), make([]string, n),
-			make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		cis, lastEvent, trigger := make([]*int64, n), make([]int64, n), make([]int64, n)
+		key, status, sev, sum, host, src, labels, supp := make([]string, n), make([]string, n), make([]string, n),
+			make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		cis, incident, lastEvent, trigger := make([]*int64, n), make([]*int64, n), make([]int64, n), make([]int64, n)
 		for i, w := range ws {
 			if w.it.CIID != 0 {
 				cis[i] = &w.it.CIID
 			}
+			if w.incident != 0 {
+				incident[i] = &w.incident
+			}
 			ev := &w.it.Event
 			_, l := w.it.stored()
-			svc[i], key[i], status[i], sev[i], sum[i], host[i], src[i], labels[i] = w.state.serviceID, w.state.key, w.state.status,
-				string(ev.Severity), ev.Summary, ev.Host, string(ev.Source), l
+			id[i], svc[i], key[i], status[i], sev[i], sum[i], host[i], src[i], labels[i] = w.state.id, w.state.serviceID, w.state.key,
+				w.state.status, string(ev.Severity), ev.Summary, ev.Host, string(ev.Source), l
 			count[i], first[i], last[i], ack[i], res[i], lastEvent[i] = int64(w.count), w.firstSeen, w.lastSeen, w.acknowledgedAt,
 				w.resolvedAt, w.state.lastEvent
-			trigger[i] = w.it.rawID
+			trigger[i], supp[i] = w.it.rawID, w.state.suppressed
 		}
-		rows, err := bw.tx.QueryContext(bw.ctx, `INSERT INTO alerts (service_id, dedup_key, status, severity, summary, host, source,
-			labels, count, first_seen, last_seen, acknowledged_at, resolved_at, last_event_id, trigger_event_id, ci_id)
-			SELECT u.s, u.k, u.st, u.sev, u.sum, u.h, u.src, u.l, u.n, u.f, u.la, u.ack, u.res, u.ev, u.tr,
+		_, err := bw.tx.ExecContext(bw.ctx, alertInsertCols+`
+			SELECT u.id, u.s, u.k, u.st, u.sev, u.sum, u.h, u.src, u.l, u.n, u.f, u.la, u.ack, u.res, u.ev, u.tr, u.sup, u.inc,
 				(SELECT c.id FROM cis c WHERE c.id = u.ci)
-			FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-				$8::text[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[], $14::bigint[], $15::bigint[],
-				$16::bigint[])
-				AS u(s, k, st, sev, sum, h, src, l, n, f, la, ack, res, ev, tr, ci)
-			RETURNING id`,
-			svc, key, status, sev, sum, host, src, labels, count, first, last, ack, res, lastEvent, trigger, cis)
+			FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+				$9::text[], $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[], $14::bigint[], $15::bigint[], $16::bigint[],
+				$17::text[], $18::bigint[], $19::bigint[])
+				AS u(id, s, k, st, sev, sum, h, src, l, n, f, la, ack, res, ev, tr, sup, inc, ci)`,
+			id, svc, key, status, sev, sum, host, src, labels, count, first, last, ack, res, lastEvent, trigger, supp, incident, cis)
 		if err != nil {
-			return fmt.Errorf("insert alerts: %w", err)
-		}
-		if err := assign(rows, ws); err != nil {
 			return fmt.Errorf("insert alerts: %w", err)
 		}
 		return nil
@@ -809,18 +808,10 @@ func (bw *batchWriter) insertAlerts(ws []*alertWrite) error {
 	for _, n := range chunks(len(ws), alertChunk) {
 		args = args[:0]
 		for _, w := range ws[i : i+n] {
-			ev := &w.it.Event
-			_, l := w.it.stored()
-			args = append(args, w.state.serviceID, w.state.key, w.state.status, string(ev.Severity), ev.Summary, ev.Host,
-				string(ev.Source), l, w.count, w.firstSeen, w.lastSeen, db.IDOrNil(w.acknowledgedAt),
-				db.IDOrNil(w.resolvedAt), w.state.lastEvent, w.it.rawID, orNull(w.it.CIID))
+			args = append(args, row(w)...)
 		}
 		i += n
-		rows, err := bw.query(alertInsertSQL[n], args...)
-		if err != nil {
-			return fmt.Errorf("insert alerts: %w", err)
-		}
-		if err := assign(rows, ws[i-n:i]); err != nil {
+		if err := bw.exec(alertInsertSQL[n], args...); err != nil {
 			return fmt.Errorf("insert alerts: %w", err)
 		}
 	}
@@ -944,45 +935,57 @@ type rawEvent struct {
 	it      *Routed
 }
 
-// eventIDs reserves n raw event ids, ascending, for the events of a batch
-// in order. On SQLite the single writer numbers them after the highest
-// stored; on PostgreSQL they come from the column's sequence (one round
-// trip), so that replicas ingesting at once never collide.
-func (bw *batchWriter) eventIDs(n int) ([]int64, error) {
-	ids := make([]int64, 0, n)
-	if n == 0 {
-		return ids, nil
+// ids reserves the ids of a batch's raw events and new alerts, ascending,
+// in batch order. On SQLite the single writer numbers them after the
+// highest stored (which is what SQLite's own rowids would be); on
+// PostgreSQL they come from the columns' sequences, in one round trip, so
+// that replicas ingesting at once never collide.
+func (bw *batchWriter) ids(events, alerts int) (eventIDs, alertIDs []int64, err error) {
+	eventIDs, alertIDs = make([]int64, 0, events), make([]int64, 0, alerts)
+	if events+alerts == 0 {
+		return eventIDs, alertIDs, nil
 	}
 	if bw.d == db.Postgres {
-		rows, err := bw.query("SELECT nextval(pg_get_serial_sequence('events', 'id')) FROM generate_series(1, $1)", n)
+		rows, err := bw.query(`SELECT 0, nextval(pg_get_serial_sequence('events', 'id')) FROM generate_series(1, $1)
+			UNION ALL SELECT 1, nextval(pg_get_serial_sequence('alerts', 'id')) FROM generate_series(1, $2)`, events, alerts)
 		if err != nil {
-			return nil, fmt.Errorf("number events: %w", err)
+			return nil, nil, fmt.Errorf("reserve ids: %w", err)
 		}
 		defer rows.Close()
 		for rows.Next() {
+			var alert int
 			var id int64
-			if err := rows.Scan(&id); err != nil {
-				return nil, err
+			if err := rows.Scan(&alert, &id); err != nil {
+				return nil, nil, err
 			}
-			ids = append(ids, id)
+			if alert == 1 {
+				alertIDs = append(alertIDs, id)
+			} else {
+				eventIDs = append(eventIDs, id)
+			}
 		}
 		if err := rows.Err(); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		if len(ids) != n {
-			return nil, errors.New("number events: fewer ids than events")
+		if len(eventIDs) != events || len(alertIDs) != alerts {
+			return nil, nil, errors.New("reserve ids: fewer ids than rows")
 		}
-		slices.Sort(ids)
-		return ids, nil
+		slices.Sort(eventIDs)
+		slices.Sort(alertIDs)
+		return eventIDs, alertIDs, nil
 	}
-	var last int64
-	if err := bw.tx.QueryRowContext(bw.ctx, "SELECT COALESCE(MAX(id), 0) FROM events").Scan(&last); err != nil {
-		return nil, fmt.Errorf("number events: %w", err)
+	var lastEvent, lastAlert int64
+	if err := bw.tx.QueryRowContext(bw.ctx, "SELECT (SELECT COALESCE(MAX(id), 0) FROM events), (SELECT COALESCE(MAX(id), 0) FROM alerts)").
+		Scan(&lastEvent, &lastAlert); err != nil {
+		return nil, nil, fmt.Errorf("reserve ids: %w", err)
 	}
-	for i := range n {
-		ids = append(ids, last+1+int64(i))
+	for i := range events {
+		eventIDs = append(eventIDs, lastEvent+1+int64(i))
 	}
-	return ids, nil
+	for i := range alerts {
+		alertIDs = append(alertIDs, lastAlert+1+int64(i))
+	}
+	return eventIDs, alertIDs, nil
 }
 
 func (bw *batchWriter) insertRaw(raws []rawEvent) error {

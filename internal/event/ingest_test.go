@@ -185,3 +185,66 @@ func TestIngestConcurrentAndAtomic(t *testing.T) {
 		}
 	})
 }
+
+// A new alert is inserted after the hook, with the incident the hook set in
+// its change; AfterCommit hears of committed batches only.
+func TestIngestNewAlertIncidentAndAfterCommit(t *testing.T) {
+	testkit.Dialects(t, func(t *testing.T, d db.Dialect) {
+		s := testkit.Start(t, d)
+		svc := newService(t, s, "api")
+		var incident int64
+		if err := s.App.DB.W.QueryRow(`INSERT INTO incidents (title, service_id, status, impact, urgency, priority, severity,
+			group_key, alert_count, open_alert_count, created_at, last_alert_at, updated_at)
+			VALUES ('t', $1, 'triggered', 2, 2, 'P3', 'error', '', 0, 0, 0, 0, 0) RETURNING id`, svc).Scan(&incident); err != nil {
+			t.Fatal(err)
+		}
+		fail := false
+		var heard [][]event.AlertChange
+		in := &event.Ingester{DB: s.App.DB, Clock: s.Clock,
+			Hook: func(ctx context.Context, tx *sql.Tx, ch []event.AlertChange) error {
+				for i := range ch {
+					if ch[i].Change == "created" {
+						// Not written yet: the hook sees no row.
+						var n int
+						if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM alerts WHERE id = $1", ch[i].AlertID).Scan(&n); err != nil || n != 0 {
+							return fmt.Errorf("new alert %d visible to the hook (%d rows, %v)", ch[i].AlertID, n, err)
+						}
+						ch[i].IncidentID = incident
+					}
+				}
+				if fail {
+					return errors.New("hook refuses")
+				}
+				return nil
+			},
+			AfterCommit: func(ch []event.AlertChange) { heard = append(heard, ch) }}
+		in.Start()
+		defer in.Stop()
+
+		res, err := in.Submit(context.Background(), []event.Routed{{ServiceID: svc, Event: ev(event.Trigger, "a")}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got sql.NullInt64
+		if err := s.App.DB.R.QueryRow("SELECT incident_id FROM alerts WHERE id = $1", res[0].AlertID).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got.Int64 != incident {
+			t.Fatalf("alert's incident %v, want %d", got, incident)
+		}
+		if len(heard) != 1 || len(heard[0]) != 1 || heard[0][0].AlertID != res[0].AlertID || heard[0][0].Change != "created" {
+			t.Fatalf("AfterCommit heard %+v", heard)
+		}
+
+		fail = true
+		if _, err := in.Submit(context.Background(), []event.Routed{{ServiceID: svc, Event: ev(event.Trigger, "b")}}); err == nil {
+			t.Fatal("a failing hook failed nothing")
+		}
+		if len(heard) != 1 {
+			t.Fatalf("AfterCommit heard a rolled-back batch: %+v", heard[1:])
+		}
+		if rows := alerts(t, s.App.DB, svc, "b"); len(rows) != 0 {
+			t.Fatalf("rolled-back alert stored: %+v", rows)
+		}
+	})
+}

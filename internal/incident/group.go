@@ -27,9 +27,9 @@ type serviceConf struct {
 	autoResolve bool
 }
 
-// OnAlerts is the ingest hook: it runs in the ingest transaction after the
-// alerts are written, so an event, its alert and its incident commit
-// together. New alerts join the open incident of their service and group
+// OnAlerts is the ingest hook: it runs in the ingest transaction, so an
+// event, its alert and its incident commit together (the batch's new alerts
+// are inserted after it, with the incident it chose: batchJoins). New alerts join the open incident of their service and group
 // (the values of the service's group_by labels) if it saw an alert within the
 // group window, or open a new one; an incident whose alerts have all resolved
 // resolves itself when its service says so; an acknowledge event acknowledges
@@ -60,7 +60,8 @@ func (m *Manager) OnAlerts(ctx context.Context, tx *sql.Tx, changes []event.Aler
 	}
 	groups := map[string]*group{}
 	var order []string
-	incidentOf := map[int64]int64{} // alert → incident, for alerts of this batch
+	joins := newJoins(changes)
+	incidentOf := joins.incidentOf
 	for _, c := range changes {
 		// New alerts, and alerts whose suppression just ended, join or open
 		// an incident; suppressed ones (silence, maintenance, inhibition,
@@ -95,14 +96,11 @@ func (m *Manager) OnAlerts(ctx context.Context, tx *sql.Tx, changes []event.Aler
 		if err != nil {
 			return err
 		}
-		for _, a := range g.alerts {
-			incidentOf[a] = id
-		}
-		if err := setIncident(ctx, m.DB.Dialect, tx, id, g.alerts); err != nil {
+		if err := joins.set(ctx, m.DB.Dialect, tx, id, g.alerts); err != nil {
 			return err
 		}
 	}
-	if err := m.applyTopology(ctx, tx, topo, incidentOf, now); err != nil {
+	if err := m.applyTopology(ctx, tx, topo, joins, now); err != nil {
 		return err
 	}
 
@@ -324,6 +322,42 @@ func groupValue(ev *event.Event, name string) string {
 		return string(ev.Severity)
 	}
 	return ""
+}
+
+// batchJoins records which incident each alert of a batch joins. An alert
+// the batch creates is not stored yet when the hook runs: its change carries
+// the incident, and the ingester inserts it with it, so that a new alert is
+// one row version and not an insert followed by an update that adds an entry
+// to every index of alerts (alerts_incident makes it a non-HOT update on
+// PostgreSQL). Older alerts (one whose suppression ended) are updated.
+type batchJoins struct {
+	changes    []event.AlertChange
+	created    map[int64]int   // alert created by the batch → index of its change
+	incidentOf map[int64]int64 // alert → incident, for alerts of this batch
+}
+
+func newJoins(changes []event.AlertChange) *batchJoins {
+	j := &batchJoins{changes: changes, created: map[int64]int{}, incidentOf: map[int64]int64{}}
+	for i, c := range changes {
+		if c.Change == "created" {
+			j.created[c.AlertID] = i
+		}
+	}
+	return j
+}
+
+// set joins alerts to incident id.
+func (j *batchJoins) set(ctx context.Context, d db.Dialect, tx *sql.Tx, id int64, alerts []int64) error {
+	old := make([]int64, 0, len(alerts))
+	for _, a := range alerts {
+		j.incidentOf[a] = id
+		if i, ok := j.created[a]; ok {
+			j.changes[i].IncidentID = id
+		} else {
+			old = append(old, a)
+		}
+	}
+	return setIncident(ctx, d, tx, id, old)
 }
 
 func setIncident(ctx context.Context, d db.Dialect, tx *sql.Tx, incidentID int64, alerts []int64) error {

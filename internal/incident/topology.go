@@ -279,7 +279,8 @@ const maxTopologyCIs = 200
 
 // bigIncidents remembers the incidents known to have more than
 // maxTopologyCIs affected CIs (they never shrink), so that a storm's later
-// batches do not read their CIs again.
+// batches do not read their CIs again. Only rows read from the database
+// mark one, never what a batch is about to write.
 type bigIncidents struct {
 	mu  sync.Mutex
 	ids map[int64]bool
@@ -908,10 +909,11 @@ func lessScore(a, b [3]int) bool {
 // incidents and records the CIs of every incident that got an alert naming
 // one: its affected CIs, the business services they impact and the ranked
 // root-cause candidates. Only what changed is written.
-func (m *Manager) applyTopology(ctx context.Context, tx *sql.Tx, p *topoPlan, incidentOf map[int64]int64, now int64) error {
+func (m *Manager) applyTopology(ctx context.Context, tx *sql.Tx, p *topoPlan, joins *batchJoins, now int64) error {
 	if p == nil {
 		return nil
 	}
+	incidentOf := joins.incidentOf
 	// Each group's incident; groups of this batch merge into theirs.
 	byIncident := map[int64]*topoGroup{}
 	var touched, unread []int64
@@ -971,11 +973,8 @@ func (m *Manager) applyTopology(ctx context.Context, tx *sql.Tx, p *topoPlan, in
 			map[string]any{"alerts": len(g.joined), "topology": true}); err != nil {
 			return err
 		}
-		if err := setIncident(ctx, m.DB.Dialect, tx, id, g.joined); err != nil {
+		if err := joins.set(ctx, m.DB.Dialect, tx, id, g.joined); err != nil {
 			return err
-		}
-		for _, a := range g.joined {
-			incidentOf[a] = id
 		}
 	}
 
@@ -1004,7 +1003,10 @@ func (m *Manager) applyTopology(ctx context.Context, tx *sql.Tx, p *topoPlan, in
 			rows = append(rows, ciRow{incident: id, ci: ci, role: RoleAffected})
 		}
 		if g.big || !g.stored || len(g.affected) > maxTopologyCIs {
-			p.big.add(id)
+			// (Not marked big here: this transaction may still roll back,
+			// and on SQLite the incident's id be given to another. The next
+			// batch reads that it is, from what committed.)
+			//
 			// An alert storm (one whose stored rows were not read): add
 			// the services the new CIs impact, keep the candidates.
 			if g.stored {

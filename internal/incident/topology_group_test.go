@@ -202,3 +202,64 @@ func testGroupingNeedsAFailingCI(t *testing.T, d db.Dialect, query bool) {
 		t.Errorf("the copy of incident_cis served %d batches", served)
 	}
 }
+
+// TestTopologyStorm: a storm on one service past maxTopologyCIs affected
+// CIs (a "big" incident, whose CIs later batches no longer read whole)
+// keeps recording every CI and the business service they impact.
+func TestTopologyStorm(t *testing.T) {
+	testkit.Dialects(t, func(t *testing.T, d db.Dialect) {
+		s := testkit.Start(t, d)
+		e := &topoEstate{t: t, s: s, ci: map[string]int64{}}
+		e.add("business_service", "shop")
+		e.add("application", "shop-app")
+		e.relate("shop", cmdb.RelDependsOn, "shop-app")
+		const hosts, per = 300, 50
+		for i := range hosts {
+			h := fmt.Sprintf("node-%03d", i)
+			e.add("server", h)
+			e.relate("shop-app", cmdb.RelRunsOn, h)
+		}
+		ctx := context.Background()
+		if _, err := s.App.CMDB.FreshGraph(ctx); err != nil {
+			t.Fatal(err)
+		}
+		svc := s.NewService("storm").ID
+		for b := 0; b < hosts/per; b++ {
+			items := make([]event.Routed, per)
+			now := s.Clock.Now()
+			for i := range items {
+				h := fmt.Sprintf("node-%03d", b*per+i)
+				items[i] = event.Routed{ServiceID: svc, Event: event.Event{Source: event.SourceGeneric, Action: event.Trigger,
+					DedupKey: h, Summary: "down: " + h, Severity: event.Critical,
+					Labels: map[string]string{"instance": h + ":9100"}, OccurredAt: now, ReceivedAt: now}}
+			}
+			if _, err := s.App.Ingester.Submit(ctx, items); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var incidents []int64
+		rows, err := s.App.DB.R.Query("SELECT DISTINCT incident_id FROM alerts WHERE service_id = $1", svc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var id sql.NullInt64
+			rows.Scan(&id)
+			incidents = append(incidents, id.Int64)
+		}
+		rows.Close()
+		if len(incidents) != 1 || incidents[0] == 0 {
+			t.Fatalf("the storm's alerts are in incidents %v, want one", incidents)
+		}
+		tp, err := s.App.Incidents.TopologyOf(ctx, incidents[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(tp.Affected) != hosts {
+			t.Fatalf("%d affected CIs, want %d", len(tp.Affected), hosts)
+		}
+		if len(tp.Impacted) != 1 || tp.Impacted[0].Name != "shop" {
+			t.Fatalf("impacted %+v, want shop", tp.Impacted)
+		}
+	})
+}
