@@ -215,9 +215,13 @@ func (s *Service) RevokeToken(ctx context.Context, id int64) (Token, error) {
 	return out, err
 }
 
-// lastUsedEvery limits how often a token's last-used time is written: a busy
-// token must not cost a write per request.
-const lastUsedEvery = time.Minute
+// LastUsedDue says whether a credential's last-used time (an API token's,
+// an integration key's), stored as used, is due to be written again at now:
+// at most once a minute, so that a busy credential does not cost a write per
+// request.
+func LastUsedDue(used sql.NullInt64, now time.Time) bool {
+	return !used.Valid || now.UnixMilli()-used.Int64 >= time.Minute.Milliseconds()
+}
 
 // Authenticate turns a bearer secret into a principal. A wrong, revoked or
 // expired token, or one whose user is disabled, is KindUnauthenticated.
@@ -259,7 +263,7 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (Principal, e
 	} else {
 		p.Role = Role(role.String)
 	}
-	if !used.Valid || now.UnixMilli()-used.Int64 >= lastUsedEvery.Milliseconds() {
+	if LastUsedDue(used, now) {
 		// Best effort: a failure here must not fail the request.
 		_, _ = s.DB.W.ExecContext(ctx, "UPDATE api_tokens SET last_used_at = $1 WHERE id = $2", now.UnixMilli(), id)
 	}

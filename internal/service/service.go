@@ -157,13 +157,14 @@ type Catalog struct {
 	// its graph hears of the change at once).
 	CIs *cmdb.Store
 
-	mu   sync.Mutex
-	keys map[string]cachedKey
+	mu      sync.Mutex
+	keys    map[string]cachedKey
+	reading map[string]bool // keys one request is reading again
 }
 
 // New returns a catalog.
 func New(d *db.DB, a *audit.Log, c clock.Clock) *Catalog {
-	return &Catalog{DB: d, Audit: a, Clock: c, CIs: cmdb.New(d, a, c, nil), keys: map[string]cachedKey{}}
+	return &Catalog{DB: d, Audit: a, Clock: c, CIs: cmdb.New(d, a, c, nil), keys: map[string]cachedKey{}, reading: map[string]bool{}}
 }
 
 const cols = "id, name, description, team_id, criticality, labels, auto_resolve, group_by, group_window_s, escalation_policy_id, ci_id, created_at, updated_at, version"
@@ -486,26 +487,43 @@ type cachedKey struct {
 }
 
 // Route finds the service of an integration key. It is on the ingest hot
-// path, so answers (found or not) are cached for keyCacheTTL. An unknown or
-// revoked key is KindNotFound.
+// path, so answers (found or not) are cached for keyCacheTTL. When an
+// answer expires, one request reads it again while the others go on with
+// the one they have: otherwise every sender in flight would read it at
+// once. An unknown or revoked key is KindNotFound.
 func (c *Catalog) Route(ctx context.Context, key string) (serviceID, keyID int64, err error) {
-	now := time.Now()
+	now := c.Clock.Now()
 	c.mu.Lock()
 	ck, hit := c.keys[key]
+	read := !hit || now.Sub(ck.at) > keyCacheTTL
+	lead := read && !c.reading[key]
+	if lead {
+		c.reading[key] = true
+	} else if hit {
+		read = false // another request is reading it: this answer is at most that much older
+	}
 	c.mu.Unlock()
-	if !hit || now.Sub(ck.at) > keyCacheTTL {
+	if lead {
+		defer func() {
+			c.mu.Lock()
+			delete(c.reading, key)
+			c.mu.Unlock()
+		}()
+	}
+	if read {
 		ck = cachedKey{at: now}
-		var revoked sql.NullInt64
-		err := c.DB.R.QueryRowContext(ctx, "SELECT service_id, id, revoked_at FROM integration_keys WHERE key = $1", key).
-			Scan(&ck.serviceID, &ck.keyID, &revoked)
+		var revoked, used sql.NullInt64
+		err := c.DB.R.QueryRowContext(ctx, "SELECT service_id, id, revoked_at, last_used_at FROM integration_keys WHERE key = $1", key).
+			Scan(&ck.serviceID, &ck.keyID, &revoked, &used)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 		case err != nil:
 			return 0, 0, db.Classify(err)
 		default:
 			ck.ok = !revoked.Valid
-			if ck.ok {
-				_, _ = c.DB.W.ExecContext(ctx, "UPDATE integration_keys SET last_used_at = $1 WHERE id = $2", c.Clock.Now().UnixMilli(), ck.keyID)
+			if ck.ok && lead && iam.LastUsedDue(used, now) {
+				// Best effort: a failure here must not fail the event.
+				_, _ = c.DB.W.ExecContext(ctx, "UPDATE integration_keys SET last_used_at = $1 WHERE id = $2", now.UnixMilli(), ck.keyID)
 			}
 		}
 		c.mu.Lock()

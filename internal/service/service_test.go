@@ -2,7 +2,10 @@ package service_test
 
 import (
 	"context"
+	"database/sql"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/steadyhq/steady/internal/iam"
 	"github.com/steadyhq/steady/internal/platform/db"
@@ -91,6 +94,61 @@ func TestCatalog(t *testing.T) {
 		a := s.Do("GET", "/api/v1/audit?action=service.", s.AdminToken, nil).Want(200).Map()
 		if n := len(a["items"].([]any)); n != 5 {
 			t.Fatalf("%d service audit entries, want 5 (create, update, key create, key revoke, delete)", n)
+		}
+	})
+}
+
+// A key's last-used time is written at most once a minute, and an expired
+// cache entry is read again by one request while the others go on.
+func TestRouteLastUsed(t *testing.T) {
+	testkit.Dialects(t, func(t *testing.T, d db.Dialect) {
+		s := testkit.Start(t, d)
+		c := service.New(s.App.DB, s.App.Audit, s.Clock)
+		mgr := as(iam.RoleManager)
+		svc, err := c.Create(mgr, service.Fields{Name: ptr("api")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		k, err := c.CreateKey(mgr, svc.ID, "prometheus")
+		if err != nil {
+			t.Fatal(err)
+		}
+		used := func() int64 {
+			t.Helper()
+			var v sql.NullInt64
+			if err := s.App.DB.R.QueryRow("SELECT last_used_at FROM integration_keys WHERE id = $1", k.ID).Scan(&v); err != nil {
+				t.Fatal(err)
+			}
+			return v.Int64
+		}
+		route := func() {
+			t.Helper()
+			if got, _, err := c.Route(context.Background(), k.Key); err != nil || got != svc.ID {
+				t.Fatalf("route: %d, %v", got, err)
+			}
+		}
+		route()
+		first := used()
+		if first != s.Clock.Now().UnixMilli() {
+			t.Fatalf("last used %d, want %d", first, s.Clock.Now().UnixMilli())
+		}
+		s.Clock.Advance(10 * time.Second) // the cache has expired, the minute has not
+		var wg sync.WaitGroup
+		for range 16 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				route()
+			}()
+		}
+		wg.Wait()
+		if got := used(); got != first {
+			t.Fatalf("last used written again after 10 s: %d → %d", first, got)
+		}
+		s.Clock.Advance(2 * time.Minute)
+		route()
+		if got := used(); got != s.Clock.Now().UnixMilli() {
+			t.Fatalf("last used %d after two minutes, want %d", got, s.Clock.Now().UnixMilli())
 		}
 	})
 }
