@@ -123,63 +123,6 @@ func (s *Server) listCIs(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, l)
 }
 
-func (s *Server) createCI(w http.ResponseWriter, r *http.Request) error {
-	var in cmdb.CIInput
-	if err := decode(r, &in); err != nil {
-		return err
-	}
-	c, err := s.CMDB.CreateCI(r.Context(), in)
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Location", "/api/v1/cis/"+itoa(c.ID))
-	return writeVersioned(w, http.StatusCreated, c.Version, c)
-}
-
-func (s *Server) getCI(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	c, err := s.CMDB.GetCI(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	return writeVersioned(w, http.StatusOK, c.Version, c)
-}
-
-func (s *Server) updateCI(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	ver, err := ifMatch(r)
-	if err != nil {
-		return err
-	}
-	var in cmdb.CIPatch
-	if err := decode(r, &in); err != nil {
-		return err
-	}
-	c, err := s.CMDB.UpdateCI(r.Context(), id, in, ver)
-	if err != nil {
-		return err
-	}
-	return writeVersioned(w, http.StatusOK, c.Version, c)
-}
-
-func (s *Server) deleteCI(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	if err := s.CMDB.DeleteCI(r.Context(), id); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
-}
-
 func (s *Server) ciHistory(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {
@@ -195,3 +138,5 @@ func (s *Server) ciHistory(w http.ResponseWriter, r *http.Request) error {
 	}
 	return writeJSON(w, http.StatusOK, l)
 }
+
+func ciRef(x cmdb.CI) (id, version int64) { return x.ID, x.Version }

@@ -135,18 +135,6 @@ func (s *Server) setRedundancy(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, out)
 }
 
-func (s *Server) clearRedundancy(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	if err := s.CMDB.ClearRedundancy(r.Context(), id); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
-}
-
 // ciImpact answers GET /api/v1/cis/{id}/impact?direction=&depth=.
 func (s *Server) ciImpact(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")

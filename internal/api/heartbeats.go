@@ -42,50 +42,6 @@ func (s *Server) createHeartbeat(w http.ResponseWriter, r *http.Request) error {
 	return writeVersioned(w, http.StatusCreated, out.Version, out)
 }
 
-func (s *Server) getHeartbeat(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	out, err := s.Heartbeats.Get(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	return writeVersioned(w, http.StatusOK, out.Version, out)
-}
-
-func (s *Server) updateHeartbeat(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	ver, err := ifMatch(r)
-	if err != nil {
-		return err
-	}
-	var in heartbeat.Fields
-	if err := decode(r, &in); err != nil {
-		return err
-	}
-	out, err := s.Heartbeats.Update(r.Context(), id, in, ver)
-	if err != nil {
-		return err
-	}
-	return writeVersioned(w, http.StatusOK, out.Version, out)
-}
-
-func (s *Server) deleteHeartbeat(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	if err := s.Heartbeats.Delete(r.Context(), id); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
-}
-
 func (s *Server) rotateHeartbeatKey(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {
@@ -131,3 +87,5 @@ func (s *Server) beatHeartbeat(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Cache-Control", "no-store")
 	return writeJSON(w, http.StatusAccepted, out)
 }
+
+func heartbeatRef(x heartbeat.Heartbeat) (id, version int64) { return x.ID, x.Version }

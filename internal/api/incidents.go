@@ -60,19 +60,6 @@ func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, l)
 }
 
-func (s *Server) createIncident(w http.ResponseWriter, r *http.Request) error {
-	var in incident.NewIncident
-	if err := decode(r, &in); err != nil {
-		return err
-	}
-	out, err := s.Incidents.Create(r.Context(), in)
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Location", "/api/v1/incidents/"+itoa(out.ID))
-	return writeVersioned(w, http.StatusCreated, out.Version, out)
-}
-
 func (s *Server) getIncident(w http.ResponseWriter, r *http.Request) error {
 	id, err := incidentID(r)
 	if err != nil {
@@ -302,3 +289,5 @@ func pagedOfIncident[T any](get func(context.Context, int64, page.Request) (page
 func (s *Server) similar(ctx context.Context, id int64) ([]incident.Hit, error) {
 	return s.Incidents.Similar(ctx, id, 5)
 }
+
+func incidentRef(x incident.Incident) (id, version int64) { return x.ID, x.Version }

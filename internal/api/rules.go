@@ -83,18 +83,6 @@ func (s *Server) updateRule(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, out)
 }
 
-func (s *Server) deleteRule(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	if err := s.Rules.DeleteRule(r.Context(), id); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
-}
-
 func (s *Server) testRule(w http.ResponseWriter, r *http.Request) error {
 	var in RuleTest
 	if err := decode(r, &in); err != nil {
@@ -149,18 +137,6 @@ func (s *Server) createSilence(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusCreated, out)
 }
 
-func (s *Server) expireSilence(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	if err := s.Rules.ExpireSilence(r.Context(), id); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
-}
-
 func (s *Server) listWindows(w http.ResponseWriter, r *http.Request) error {
 	l, err := s.Rules.Windows(r.Context())
 	return list(w, l, err)
@@ -204,18 +180,6 @@ func (s *Server) saveWindow(create bool) func(http.ResponseWriter, *http.Request
 	}
 }
 
-func (s *Server) deleteWindow(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	if err := s.Rules.DeleteWindow(r.Context(), id); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
-}
-
 func (s *Server) listInhibitRules(w http.ResponseWriter, r *http.Request) error {
 	l, err := s.Rules.InhibitRules(r.Context())
 	return list(w, l, err)
@@ -232,16 +196,4 @@ func (s *Server) createInhibitRule(w http.ResponseWriter, r *http.Request) error
 	}
 	w.Header().Set("Location", "/api/v1/inhibit-rules/"+itoa(out.ID))
 	return writeJSON(w, http.StatusCreated, out)
-}
-
-func (s *Server) deleteInhibitRule(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	if err := s.Rules.DeleteInhibitRule(r.Context(), id); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
 }

@@ -74,63 +74,6 @@ func (s *Server) listSchedules(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, l)
 }
 
-func (s *Server) createSchedule(w http.ResponseWriter, r *http.Request) error {
-	var in oncall.ScheduleInput
-	if err := decode(r, &in); err != nil {
-		return err
-	}
-	out, err := s.Schedules.Create(r.Context(), in)
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Location", "/api/v1/schedules/"+itoa(out.ID))
-	return writeVersioned(w, http.StatusCreated, out.Version, out)
-}
-
-func (s *Server) getSchedule(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	out, err := s.Schedules.Get(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	return writeVersioned(w, http.StatusOK, out.Version, out)
-}
-
-func (s *Server) replaceSchedule(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	ver, err := ifMatch(r)
-	if err != nil {
-		return err
-	}
-	var in oncall.ScheduleInput
-	if err := decode(r, &in); err != nil {
-		return err
-	}
-	out, err := s.Schedules.Replace(r.Context(), id, in, ver)
-	if err != nil {
-		return err
-	}
-	return writeVersioned(w, http.StatusOK, out.Version, out)
-}
-
-func (s *Server) deleteSchedule(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	if err := s.Schedules.Delete(r.Context(), id); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
-}
-
 func (s *Server) scheduleShifts(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {
@@ -328,3 +271,5 @@ func (s *Server) rotateUserFeed(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) revokeUserFeed(w http.ResponseWriter, r *http.Request) error {
 	return s.revokeFeed(oncall.FeedUser)(w, r)
 }
+
+func scheduleRef(x oncall.Schedule) (id, version int64) { return x.ID, x.Version }

@@ -8,19 +8,6 @@ import (
 	"github.com/steadyhq/steady/internal/service"
 )
 
-func (s *Server) createService(w http.ResponseWriter, r *http.Request) error {
-	var in service.Fields
-	if err := decode(r, &in); err != nil {
-		return err
-	}
-	svc, err := s.Services.Create(r.Context(), in)
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Location", "/api/v1/services/"+itoa(svc.ID))
-	return writeVersioned(w, http.StatusCreated, svc.Version, svc)
-}
-
 func (s *Server) listServices(w http.ResponseWriter, r *http.Request) error {
 	p, err := pageOf(r)
 	if err != nil {
@@ -35,50 +22,6 @@ func (s *Server) listServices(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, l)
-}
-
-func (s *Server) getService(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	svc, err := s.Services.Get(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	return writeVersioned(w, http.StatusOK, svc.Version, svc)
-}
-
-func (s *Server) updateService(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	ver, err := ifMatch(r)
-	if err != nil {
-		return err
-	}
-	var in service.Fields
-	if err := decode(r, &in); err != nil {
-		return err
-	}
-	svc, err := s.Services.Update(r.Context(), id, in, ver)
-	if err != nil {
-		return err
-	}
-	return writeVersioned(w, http.StatusOK, svc.Version, svc)
-}
-
-func (s *Server) deleteService(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	if err := s.Services.Delete(r.Context(), id); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
 }
 
 func (s *Server) listIntegrationKeys(w http.ResponseWriter, r *http.Request) error {
@@ -141,3 +84,5 @@ func (s *Server) revokeIntegrationKey(w http.ResponseWriter, r *http.Request) er
 	w.Header().Set("Cache-Control", "no-store")
 	return writeJSON(w, http.StatusOK, k)
 }
+
+func serviceRef(x service.Service) (id, version int64) { return x.ID, x.Version }

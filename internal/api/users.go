@@ -7,19 +7,6 @@ import (
 	"github.com/steadyhq/steady/internal/platform/errs"
 )
 
-func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
-	var in iam.NewUser
-	if err := decode(r, &in); err != nil {
-		return err
-	}
-	u, err := s.IAM.CreateUser(r.Context(), in)
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Location", "/api/v1/users/"+itoa(u.ID))
-	return writeVersioned(w, http.StatusCreated, u.Version, u)
-}
-
 func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) error {
 	p, err := pageOf(r)
 	if err != nil {
@@ -85,18 +72,6 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) error {
 	return writeVersioned(w, http.StatusOK, u.Version, u)
 }
 
-func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	if err := s.IAM.DeleteUser(r.Context(), id); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
-}
-
 func (s *Server) startTOTP(w http.ResponseWriter, r *http.Request) error {
 	id, err := s.userID(r)
 	if err != nil {
@@ -137,3 +112,5 @@ func (s *Server) disableTOTP(w http.ResponseWriter, r *http.Request) error {
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
+
+func userRef(x iam.User) (id, version int64) { return x.ID, x.Version }
