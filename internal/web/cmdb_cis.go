@@ -485,19 +485,26 @@ func ciForm(ci cmdb.CI, cls cmdb.Class) *form {
 	return f
 }
 
-func (s *Server) editCIPage(w http.ResponseWriter, r *http.Request) error {
+// editedCI is the CI that the edit form changes, with its class: for
+// managers only.
+func (s *Server) editedCI(r *http.Request) (cmdb.CI, cmdb.ClassCount, error) {
 	if err := requireRole(r, iam.RoleManager); err != nil {
-		return err
+		return cmdb.CI{}, cmdb.ClassCount{}, err
 	}
 	id, err := pathID(r, "id")
 	if err != nil {
-		return err
+		return cmdb.CI{}, cmdb.ClassCount{}, err
 	}
 	ci, err := s.CMDB.GetCI(r.Context(), id)
 	if err != nil {
-		return err
+		return cmdb.CI{}, cmdb.ClassCount{}, err
 	}
 	cls, err := s.CMDB.GetClass(r.Context(), ci.Class)
+	return ci, cls, err
+}
+
+func (s *Server) editCIPage(w http.ResponseWriter, r *http.Request) error {
+	ci, cls, err := s.editedCI(r)
 	if err != nil {
 		return err
 	}
@@ -505,18 +512,7 @@ func (s *Server) editCIPage(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) updateCI(w http.ResponseWriter, r *http.Request) error {
-	if err := requireRole(r, iam.RoleManager); err != nil {
-		return err
-	}
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	ci, err := s.CMDB.GetCI(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	cls, err := s.CMDB.GetClass(r.Context(), ci.Class)
+	ci, cls, err := s.editedCI(r)
 	if err != nil {
 		return err
 	}
@@ -531,12 +527,12 @@ func (s *Server) updateCI(w http.ResponseWriter, r *http.Request) error {
 	if in.TeamID != nil {
 		team = *in.TeamID
 	}
-	out, err := s.CMDB.UpdateCI(r.Context(), id, cmdb.CIPatch{Name: &in.Name, TeamID: &team, Environment: &in.Environment,
+	out, err := s.CMDB.UpdateCI(r.Context(), ci.ID, cmdb.CIPatch{Name: &in.Name, TeamID: &team, Environment: &in.Environment,
 		Location: &in.Location, Attributes: attrs, ReplaceAttributes: true}, version)
 	if err != nil {
 		if errs.Is(err, errs.KindPreconditionFailed) {
 			f.Message = "Someone changed this CI while you were editing it. Check its current values below and save again."
-			cur, gerr := s.CMDB.GetCI(r.Context(), id)
+			cur, gerr := s.CMDB.GetCI(r.Context(), ci.ID)
 			if gerr != nil {
 				return gerr
 			}
