@@ -27,7 +27,7 @@ the figures with the commands that produced them.`,
 func (e *env) benchIngestCmd() *cobra.Command {
 	var o bench.IngestOptions
 	var key, database, loads, logLevel, amPath, cpuProfile string
-	var against bool
+	var against, withCMDB bool
 	c := &cobra.Command{
 		Use:   "ingest",
 		Short: "Drive events into a Steady server and print events/s, latency percentiles and errors",
@@ -48,10 +48,16 @@ With --server URL --key KEY it drives a running server instead (loopback
 only); the latency load also needs --token (an admin token) and a second
 integration key of a service grouping by the "probe" label (--probe-key).
 --against-alertmanager runs the single and batch loads against Debian's
-Prometheus Alertmanager 0.25 as well (in memory, one group), side by side.`,
+Prometheus Alertmanager 0.25 as well (in memory, one group), side by side.
+
+--cmdb first imports an estate (10 switches, the 500 web hosts the events
+name, 50 applications on them, 5 business services) and sets mapping rules,
+so that every alert names its host and groups by topology: run it with and
+without to see what topology-aware grouping costs.`,
 		Example: `  steady bench ingest
   steady bench ingest --duration 20s --against-alertmanager
   steady bench ingest --database postgres://postgres@127.0.0.1:5432/bench
+  steady bench ingest --loads single,batch --cmdb
   steady bench ingest --server http://127.0.0.1:8080 --key KEY --loads single,batch`,
 		Args: args(0, "no arguments"),
 		RunE: func(c *cobra.Command, _ []string) error {
@@ -100,6 +106,16 @@ Prometheus Alertmanager 0.25 as well (in memory, one group), side by side.`,
 				if _, probeKey, err = s.NewService("bench-probes", []string{"probe"}); err != nil {
 					return err
 				}
+			}
+			if withCMDB {
+				if s.Token == "" {
+					return usageError{fmt.Errorf("--cmdb against --server needs --token (an admin token)")}
+				}
+				n, err := s.SeedEstate()
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(e.stderr, "Imported an estate of %d CIs; events name their hosts.\n", n)
 			}
 			if cpuProfile != "" {
 				// The profile covers the whole process: the server started
@@ -155,6 +171,15 @@ Prometheus Alertmanager 0.25 as well (in memory, one group), side by side.`,
 			if len(latency) > 0 {
 				bench.Table(e.stdout, "Latency (open loop; probes: event sent -> incident read back through the API)", latency)
 			}
+			if withCMDB {
+				alerts, incidents, ok, err := s.TopologyCounts()
+				if err != nil {
+					return fmt.Errorf("read the topology counts: %w", err)
+				}
+				if ok {
+					fmt.Fprintf(e.stdout, "\nTopology: alerts naming a CI: %d; incidents listing affected CIs: %d.\n", alerts, incidents)
+				}
+			}
 			return ctx.Err()
 		},
 	}
@@ -173,6 +198,7 @@ Prometheus Alertmanager 0.25 as well (in memory, one group), side by side.`,
 	f.StringVar(&logLevel, "log-level", "info", "log level of the server started here (its log goes to a temporary file)")
 	f.BoolVar(&against, "against-alertmanager", false, "run the single and batch loads against Prometheus Alertmanager too")
 	f.StringVar(&amPath, "alertmanager", bench.AlertmanagerPath, "the Alertmanager binary")
+	f.BoolVar(&withCMDB, "cmdb", false, "import an estate and mapping rules first, so that events name CIs (topology-aware grouping)")
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the loads (server and generator) to this file, for go tool pprof")
 	return c
 }
