@@ -156,7 +156,8 @@ func New(ctx context.Context, o Options, env Env) (_ *App, err error) {
 	if err := a.Rules.Load(ctx); err != nil {
 		return nil, fmt.Errorf("load rules: %w", err)
 	}
-	a.Ingester = &event.Ingester{DB: a.DB, Clock: a.Clock, Log: a.Log, Decide: a.decide,
+	// A SQLite server is the one writer of its alerts: a burst's repeats may wait.
+	a.Ingester = &event.Ingester{DB: a.DB, Clock: a.Clock, Log: a.Log, Decide: a.decide, Defer: a.DB.Dialect == db.SQLite,
 		Hook: a.Incidents.OnAlerts, AfterCommit: a.Rules.AlertsChanged}
 	// Topology-aware incidents: events name CIs (mapped in the senders'
 	// goroutines, from the in-memory graph), and alerts naming CIs that

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/steadyhq/steady/internal/platform/clock"
 	"github.com/steadyhq/steady/internal/platform/db"
@@ -100,7 +101,9 @@ type Hook func(ctx context.Context, tx *sql.Tx, changes []AlertChange) error
 // events, each chained to the alert's event
 // before it (PostgreSQL: array parameters and unnest, each statement being
 // a network round trip; SQLite: multi-row statements in chunks, kept
-// prepared by the driver's statement cache).
+// prepared by the driver's statement cache). On SQLite a burst's repeats
+// are written to their alerts once per flush instead of once per commit
+// (deferred.go).
 type Ingester struct {
 	DB    *db.DB
 	Clock clock.Clock
@@ -110,6 +113,12 @@ type Ingester struct {
 	// in the commit loop: for what is kept in memory (the inhibitor's open
 	// alerts), which a rolled-back batch must not touch.
 	AfterCommit func([]AlertChange)
+	// Defer lets a burst's repeats wait in memory and be written to their
+	// alerts once per flush (SQLite only, deferred.go). Set it only for the
+	// one ingester writing its database's alerts, as a SQLite server's is
+	// (the database belongs to one process): a second writer's events
+	// would not be seen by the first.
+	Defer bool
 	// Decide, when set, judges each event before it is queued (event rules,
 	// silences, maintenance, inhibition): it may change the event, its
 	// service, Suppressed and Priority, and returns false to drop it.
@@ -122,6 +131,7 @@ type Ingester struct {
 	MaxBatch int
 
 	cache   openCache // open alerts, used by the commit loop only
+	later   deferred  // repeats whose alerts are not written yet (SQLite: deferred.go), commit loop only
 	reqs    chan *request
 	stop    chan struct{}
 	done    chan struct{}
@@ -226,17 +236,26 @@ func (in *Ingester) submit(ctx context.Context, items []Routed) ([]Result, error
 
 func (in *Ingester) loop() {
 	defer close(in.done)
+	if in.Defer && in.DB.Dialect == db.SQLite {
+		// Repeats a crash left unwritten go into their alerts first.
+		if n, err := in.recoverDeferred(context.Background()); err != nil {
+			in.logError("replay the repeats a crash left unwritten", err)
+		} else if n > 0 && in.Log != nil {
+			in.Log.Info("replayed the repeats a crash left unwritten", "alerts", n)
+		}
+	}
 	for {
-		var first *request
-		select {
-		case first = <-in.reqs:
-		case <-in.stop:
-			// Drain what is queued, then stop.
+		first := in.next()
+		if first == nil {
+			// Stopped: drain what is queued, then stop.
 			for {
 				select {
 				case r := <-in.reqs:
 					in.commit([]*request{r})
 				default:
+					if !in.later.abandon {
+						in.flushDeferred()
+					}
 					return
 				}
 			}
@@ -254,6 +273,51 @@ func (in *Ingester) loop() {
 			}
 		}
 		in.commit(batch)
+	}
+}
+
+// next waits for the next request (nil: Stop). While repeats wait to be
+// written (deferred.go), it writes them once the loop has been idle for
+// deferIdle: not between two requests of a burst, whose senders come back
+// within a few milliseconds.
+func (in *Ingester) next() *request {
+	select {
+	case r := <-in.reqs:
+		return r
+	default:
+	}
+	var idle <-chan time.Time
+	if in.later.idleFlush() {
+		t := time.NewTimer(deferIdle)
+		defer t.Stop()
+		idle = t.C
+	}
+	for {
+		select {
+		case r := <-in.reqs:
+			return r
+		case <-idle:
+			in.flushDeferred()
+			idle = nil
+		case <-in.stop:
+			return nil
+		}
+	}
+}
+
+// flushDeferred writes the repeats that wait, in a commit of their own.
+func (in *Ingester) flushDeferred() {
+	if !in.later.pending() {
+		return
+	}
+	if err := in.write(nil); err != nil {
+		in.logError("write deferred repeats", err)
+	}
+}
+
+func (in *Ingester) logError(what string, err error) {
+	if in.Log != nil {
+		in.Log.Error("ingest: "+what, "error", err)
 	}
 }
 
@@ -279,7 +343,8 @@ func (in *Ingester) commit(batch []*request) {
 type alertState struct {
 	id         int64  // for an alert this batch creates, reserved before it is inserted (batchWriter.ids)
 	lastEvent  int64  // the alert's newest raw event (0: none), moved along as the batch adds events
-	loaded     string // its status and newest raw event when the batch began (asLoaded): every write checks they still are
+	stored     int64  // its newest raw event as the database has it (behind lastEvent while repeats wait: deferred.go)
+	loaded     string // its status and stored newest raw event when the batch began (asLoaded): every write checks they still are
 	suppressed string
 	status     string
 	serviceID  int64
@@ -324,20 +389,26 @@ func (in *Ingester) writeOnce(batch []*request, cache *openCache, lock bool) err
 	var keys []stateKey
 	var open map[stateKey]*alertState
 	var changes []AlertChange // what the batch did, for the hook and AfterCommit
+	var plan *deferPlan
+	var lastRaw int64
 	err := in.DB.Tx(ctx, func(tx *sql.Tx) error {
 		bw := &batchWriter{ctx: ctx, tx: tx, d: in.DB.Dialect}
-		// 1. The open alerts of every key in the batch.
-		var err error
-		if open, keys, err = bw.loadOpen(batch, cache, lock); err != nil {
-			return err
-		}
-		// 2. Work out the end state of each alert in memory, in order.
-		var inserts, updates []*alertWrite
-		byState := map[*alertState]*alertWrite{}
 		n := 0
 		for _, r := range batch {
 			n += len(r.items)
 		}
+		var err error
+		if plan, err = in.later.begin(bw, cache, n, in.Defer); err != nil {
+			return err
+		}
+		// 1. The open alerts of every key in the batch.
+		if open, keys, err = bw.loadOpen(batch, cache, lock); err != nil {
+			return err
+		}
+		plan.resume(open)
+		// 2. Work out the end state of each alert in memory, in order.
+		var inserts, updates []*alertWrite
+		byState := map[*alertState]*alertWrite{}
 		changes = make([]AlertChange, 0, n)
 		touched := make([]*alertState, 0, n) // per event, the alert it wrote to (nil if none)
 		var marks []*alertState              // alerts whose suppression is set or lifted
@@ -445,7 +516,17 @@ func (in *Ingester) writeOnce(batch []*request, cache *openCache, lock bool) err
 		// incident of each new alert, and the new alerts with it. Updates go
 		// first, so that an alert resolved in this batch is closed before
 		// its key opens a new one.
+		if len(eventIDs) > 0 {
+			lastRaw = eventIDs[len(eventIDs)-1]
+		}
+		updates = plan.split(updates)
 		if err := bw.updateAlerts(updates); err != nil {
+			return err
+		}
+		for _, w := range updates {
+			w.state.stored = w.state.lastEvent
+		}
+		if err := plan.write(bw, &in.later, updates); err != nil {
 			return err
 		}
 		for _, st := range marks {
@@ -456,7 +537,7 @@ func (in *Ingester) writeOnce(batch []*request, cache *openCache, lock bool) err
 				return err
 			}
 		}
-		if in.Hook != nil {
+		if in.Hook != nil && len(changes) > 0 {
 			if err := in.Hook(ctx, tx, changes); err != nil {
 				return err
 			}
@@ -471,11 +552,18 @@ func (in *Ingester) writeOnce(batch []*request, cache *openCache, lock bool) err
 		if err := bw.insertAlerts(inserts); err != nil {
 			return err
 		}
+		for _, w := range inserts {
+			w.state.stored = w.state.lastEvent
+		}
 		// 5. The raw events.
-		return bw.insertRaw(raws)
+		if err := bw.insertRaw(raws); err != nil {
+			return err
+		}
+		return plan.finish(bw, &in.later, lastRaw)
 	})
 	if err == nil {
 		cache.keep(keys, open)
+		in.later.done(plan, cache, lastRaw)
 		if in.AfterCommit != nil {
 			in.AfterCommit(changes)
 		}
@@ -498,9 +586,9 @@ const (
 	alertChunk      = 32
 	rawChunk        = 64
 	touchChunk      = 32
+	touchPer        = 10
 	alertInsertPer  = 19
 	rawInsertPer    = 9
-	touchPer        = 10
 	alertInsertCols = `INSERT INTO alerts (id, service_id, dedup_key, status, severity, summary, host, source, labels, count,
 		first_seen, last_seen, acknowledged_at, resolved_at, last_event_id, trigger_event_id, suppressed, incident_id, ci_id) `
 	// alertCI is the last value of an alert row, its CI: the id only if the
@@ -657,7 +745,8 @@ func (bw *batchWriter) loadOpen(batch []*request, cache *openCache, lock bool) (
 			if err := rows.Scan(&st.id, &st.serviceID, &st.key, &st.status, &st.suppressed, &st.lastEvent); err != nil {
 				return err
 			}
-			st.loaded = asLoaded(st.status, st.lastEvent)
+			st.stored = st.lastEvent
+			st.loaded = asLoaded(st.status, st.stored)
 			open[stateKey{st.serviceID, st.key}] = st
 		}
 		return rows.Err()
@@ -820,8 +909,8 @@ func (bw *batchWriter) insertAlerts(ws []*alertWrite) error {
 
 // updateAlerts writes the new state of existing alerts: on PostgreSQL one
 // UPDATE … FROM unnest(arrays) per batch; on SQLite UPDATE … FROM (VALUES
-// …) in chunks for repeated triggers, and a statement per row for the rarer
-// status changes.
+// …) in chunks for repeated triggers (unless deferred.go writes them), and
+// a statement per row for the rarer status changes.
 func (bw *batchWriter) updateAlerts(changed []*alertWrite) error {
 	if len(changed) == 0 {
 		return nil

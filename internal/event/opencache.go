@@ -8,7 +8,9 @@ import "errors"
 //
 // It is a hint, never trusted: every write to an alert taken from it checks
 // in SQL that the alert's status is still the one the cache says and that
-// its chain of raw events still ends where the cache says. An alert changed
+// its stored chain of raw events still ends where the cache says (on
+// SQLite, alert_epoch tells the commit loop when anything else changed an
+// alert: deferred.go). An alert changed
 // by anything else (an incident acknowledging or resolving its alerts,
 // another replica, a deleted service) fails that check; the batch is then rolled back and worked out again from the
 // database, with the cache emptied. Only the commit loop uses it.
@@ -27,7 +29,17 @@ func (c *openCache) get(k stateKey) (*alertState, bool) {
 	if !ok {
 		return nil, false
 	}
+	st.loaded = asLoaded(st.status, st.stored)
 	return &st, true
+}
+
+// stored records that alert id (of key k) now has lastEvent as its newest
+// raw event in the database: a flush of waiting repeats (deferred.go) wrote it.
+func (c *openCache) stored(k stateKey, id, lastEvent int64) {
+	if st, ok := c.m[k]; ok && st.id == id {
+		st.stored = lastEvent
+		c.m[k] = st
+	}
 }
 
 func (c *openCache) clear() { c.m = nil }
@@ -40,9 +52,7 @@ func (c *openCache) keep(keys []stateKey, open map[stateKey]*alertState) {
 	}
 	for _, k := range keys {
 		if st := open[k]; st != nil && st.id != 0 {
-			s := *st
-			s.loaded = asLoaded(s.status, s.lastEvent)
-			c.m[k] = s
+			c.m[k] = *st
 		} else {
 			delete(c.m, k)
 		}
