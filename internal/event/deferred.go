@@ -1,7 +1,6 @@
 package event
 
 import (
-	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
@@ -18,8 +17,10 @@ import (
 // repeats are not written to their alerts: their raw events are stored and
 // chained as always, before anyone is answered, while the alerts' count,
 // last seen and last payload wait in memory, merged per alert, until a
-// flush writes each waiting alert once. A flush is part of the first commit
-// that is small, of the first commit after the oldest repeat waited
+// flush writes each waiting alert once. Repeats wait only during a burst (a
+// request that finds the loop idle for deferIdle is written whole). A flush
+// is part of the first commit that is small or that found the loop idle,
+// of the first commit after the oldest repeat waited
 // deferFor or once deferMax alerts wait, and of a commit of its own once
 // the loop has had nothing to do for deferIdle (and at Stop). A status change
 // (acknowledge, resolve) of a waiting alert writes its repeats with it. New
@@ -29,8 +30,8 @@ import (
 //
 // Nothing acknowledged can be lost: the raw events are committed, and
 // ingest_state.applied_event_id says up to which raw event every alert is
-// written. After a crash, the loop first replays the newer events into
-// their alerts (recoverDeferred).
+// written. After a crash, the loop's first commit replays the newer events
+// into their alerts (replay); until that succeeds, nothing is committed.
 //
 // The open alerts the loop remembers (opencache.go) are checked differently
 // from a write: ingest_state.alert_epoch moves whenever any statement
@@ -70,25 +71,28 @@ type deferred struct {
 	known   bool                    // epoch was read
 	applied time.Time               // when applied_event_id was last written
 	lastRaw int64                   // the newest raw event committed
+	busy    bool                    // the commit's first request came within deferIdle of the last commit (set by the loop)
+	replay  bool                    // a replay of what an unclean stop left is done
 
 	// For tests (export_test.go): hold keeps repeats waiting until a commit
-	// must write them (no idle or age flush); abandon makes Stop leave them
-	// unwritten, as a killed process does.
+	// must write them (no idle or age flush, and as if requests queued up);
+	// abandon makes Stop leave them unwritten, as a killed process does.
 	hold, abandon bool
 }
 
 // deferPlan is one commit's part in it.
 type deferPlan struct {
-	on      bool                    // SQLite: this commit read the epoch and may defer
-	flush   bool                    // this commit writes every waiting repeat
-	waiting map[int64]*pendingTouch // what waited when it began (nil: written at its start)
-	epoch   int64                   // alert_epoch read at its start
-	bumps   int64                   // status changes it makes itself
-	touches []*alertWrite           // its repeats, to wait when it does not flush
-	written []*pendingTouch         // what its flush wrote
-	taken   []int64                 // waiting alerts its status changes wrote
-	had     bool                    // something waited when it began
-	applied bool                    // it moved applied_event_id
+	on       bool                    // SQLite: this commit read the epoch and may defer
+	flush    bool                    // this commit writes every waiting repeat
+	waiting  map[int64]*pendingTouch // what waited when it began (nil: written at its start)
+	epoch    int64                   // alert_epoch read at its start
+	bumps    int64                   // status changes it makes itself
+	touches  []*alertWrite           // its repeats, to wait when it does not flush
+	written  []*pendingTouch         // what its flush wrote
+	taken    []int64                 // waiting alerts its status changes wrote
+	replayed int                     // alerts it replayed repeats into after an unclean stop
+	had      bool                    // something waited when it began
+	applied  bool                    // it moved applied_event_id
 }
 
 func (d *deferred) pending() bool { return len(d.m) > 0 }
@@ -103,11 +107,17 @@ func (d *deferred) begin(bw *batchWriter, cache *openCache, n int, on bool) (*de
 		return p, nil
 	}
 	p.on, p.waiting, p.had = true, d.m, len(d.m) > 0
+	if !d.replay {
+		var err error
+		if p.replayed, err = bw.replay(); err != nil {
+			return nil, fmt.Errorf("replay the repeats an unclean stop left unwritten: %w", err)
+		}
+	}
 	if err := bw.tx.QueryRowContext(bw.ctx, "SELECT alert_epoch FROM ingest_state WHERE id = 1").Scan(&p.epoch); err != nil {
 		return nil, fmt.Errorf("read the alert epoch: %w", err)
 	}
 	stale := !d.known || p.epoch != d.epoch
-	p.flush = stale || n < deferMin || len(d.m) >= deferMax || (len(d.m) > 0 && !d.hold && time.Since(d.since) >= deferFor)
+	p.flush = stale || (!d.busy && !d.hold) || n < deferMin || len(d.m) >= deferMax || (len(d.m) > 0 && !d.hold && time.Since(d.since) >= deferFor)
 	if stale {
 		// Something else changed alerts: what waits came before it and is
 		// written first; the remembered open alerts are read again.
@@ -154,7 +164,7 @@ func (p *deferPlan) split(updates []*alertWrite) []*alertWrite {
 	}
 	rows := updates[:0:0]
 	for _, w := range updates {
-		if w.it != nil && !w.statusChanged && w.acknowledgedAt == nil && w.resolvedAt == nil {
+		if w.repeat() {
 			p.touches = append(p.touches, w)
 			continue
 		}
@@ -227,7 +237,7 @@ func (d *deferred) done(p *deferPlan, cache *openCache, lastRaw int64) {
 	if !p.on {
 		return
 	}
-	d.epoch, d.known = p.epoch+p.bumps, true
+	d.epoch, d.known, d.replay = p.epoch+p.bumps, true, true
 	if p.applied {
 		d.applied = time.Now()
 	}
@@ -260,17 +270,12 @@ func (d *deferred) done(p *deferPlan, cache *openCache, lastRaw int64) {
 }
 
 // deferredTouchSQL writes waiting repeats, many alerts in one statement.
-// Unlike a status change it does not check the alert against what the
-// loop remembers (the epoch does), and an alert deleted meanwhile is
-// skipped: its repeats went with it.
+// Unlike touchSQL it does not check the alert against what the loop
+// remembers (the epoch does), and an alert deleted meanwhile is skipped:
+// its repeats went with it.
 const deferredTouchPer = 9
 
-var deferredTouchSQL = sqlBySize(touchChunk, func(n int) string {
-	return rowsSQL(`UPDATE alerts SET count = count + v.column2, last_seen = max(last_seen, v.column3),
-			severity = v.column4, summary = v.column5, host = v.column6, labels = v.column7, last_event_id = v.column8,
-			trigger_event_id = v.column9
-			FROM (VALUES `, deferredTouchPer, n, `) AS v WHERE alerts.id = v.column1`)
-})
+var deferredTouchSQL = touchStatements(deferredTouchPer, "")
 
 func (bw *batchWriter) writeTouches(ts []*pendingTouch) error {
 	args := make([]any, 0, touchChunk*deferredTouchPer)
@@ -290,67 +295,56 @@ func (bw *batchWriter) writeTouches(ts []*pendingTouch) error {
 	return nil
 }
 
-// recoverDeferred replays into their alerts the raw events a crash left
+// replay writes into their alerts the raw events an unclean stop left
 // unwritten: those past applied_event_id and past their alert's newest
 // written event. They are repeats (everything else is written in its
-// commit): each adds to the count when it is a trigger, and the newest
-// trigger is the alert's last payload.
-func (in *Ingester) recoverDeferred(ctx context.Context) (int, error) {
-	n := 0
-	err := in.DB.Tx(ctx, func(tx *sql.Tx) error {
-		var applied int64
-		if err := tx.QueryRowContext(ctx, "SELECT applied_event_id FROM ingest_state WHERE id = 1").Scan(&applied); err != nil {
-			return err
-		}
-		type replay struct {
-			alert, triggers, seen, last int64
-			trigger                     sql.NullInt64
-		}
-		rs, err := db.All(ctx, tx, func(r db.Scanner) (replay, error) {
-			var x replay
-			var seen sql.NullInt64
-			err := r.Scan(&x.alert, &x.triggers, &seen, &x.last, &x.trigger)
-			x.seen = seen.Int64
-			return x, err
-		}, `SELECT e.alert_id, SUM(CASE WHEN e.action = 'trigger' THEN 1 ELSE 0 END),
-				MAX(CASE WHEN e.action = 'trigger' THEN e.received_at END), MAX(e.id),
-				MAX(CASE WHEN e.action = 'trigger' THEN e.id END)
-			FROM events e JOIN alerts a ON a.id = e.alert_id
-			WHERE e.id > ? AND e.id > COALESCE(a.last_event_id, 0)
-			GROUP BY e.alert_id`, applied)
-		if err != nil {
-			return err
-		}
-		for _, x := range rs {
-			var sev, sum, host, labels any
-			if x.trigger.Valid {
-				var body string
-				if err := tx.QueryRowContext(ctx, "SELECT body FROM events WHERE id = ?", x.trigger.Int64).Scan(&body); err != nil {
-					return err
-				}
-				var ev Event
-				if err := json.Unmarshal([]byte(body), &ev); err != nil {
-					return fmt.Errorf("raw event %d: %w", x.trigger.Int64, err)
-				}
-				sev, sum, host, labels = string(ev.Severity), ev.Summary, ev.Host, labelsJSON(&ev)
-			}
-			if _, err := tx.ExecContext(ctx, `UPDATE alerts SET count = count + ?, last_seen = max(last_seen, COALESCE(?, last_seen)),
-				severity = COALESCE(?, severity), summary = COALESCE(?, summary), host = COALESCE(?, host),
-				labels = COALESCE(?, labels), last_event_id = ?, trigger_event_id = COALESCE(?, trigger_event_id)
-				WHERE id = ?`, x.triggers, nullIfZero(x.seen), sev, sum, host, labels, x.last, x.trigger, x.alert); err != nil {
-				return err
-			}
-			n++
-		}
-		_, err = tx.ExecContext(ctx, "UPDATE ingest_state SET applied_event_id = (SELECT COALESCE(MAX(id), 0) FROM events) WHERE id = 1")
-		return err
-	})
-	return n, err
-}
-
-func nullIfZero(v int64) any {
-	if v == 0 {
-		return nil
+// commit): each trigger adds to the count, and the newest trigger is the
+// alert's last payload. It returns how many alerts it wrote.
+func (bw *batchWriter) replay() (int, error) {
+	var applied int64
+	if err := bw.tx.QueryRowContext(bw.ctx, "SELECT applied_event_id FROM ingest_state WHERE id = 1").Scan(&applied); err != nil {
+		return 0, err
 	}
-	return v
+	type unwritten struct {
+		t       pendingTouch
+		trigger int64
+	}
+	us, err := db.All(bw.ctx, bw.tx, func(r db.Scanner) (unwritten, error) {
+		var u unwritten
+		var seen, trigger sql.NullInt64
+		err := r.Scan(&u.t.id, &u.t.count, &seen, &u.t.lastEvent, &trigger)
+		u.t.lastSeen, u.trigger = seen.Int64, trigger.Int64
+		return u, err
+	}, `SELECT e.alert_id, SUM(CASE WHEN e.action = 'trigger' THEN 1 ELSE 0 END),
+			MAX(CASE WHEN e.action = 'trigger' THEN e.received_at END), MAX(e.id),
+			MAX(CASE WHEN e.action = 'trigger' THEN e.id END)
+		FROM events e JOIN alerts a ON a.id = e.alert_id
+		WHERE e.id > ? AND e.id > COALESCE(a.last_event_id, 0)
+		GROUP BY e.alert_id`, applied)
+	if err != nil {
+		return 0, err
+	}
+	ts := make([]*pendingTouch, 0, len(us))
+	for i := range us {
+		u := &us[i]
+		if u.trigger == 0 {
+			continue // cannot be: a repeat that waits holds a trigger
+		}
+		var body string
+		if err := bw.tx.QueryRowContext(bw.ctx, "SELECT body FROM events WHERE id = ?", u.trigger).Scan(&body); err != nil {
+			return 0, err
+		}
+		it := &Routed{rawID: u.trigger}
+		if err := json.Unmarshal([]byte(body), &it.Event); err != nil {
+			return 0, fmt.Errorf("raw event %d: %w", u.trigger, err)
+		}
+		it.encode()
+		u.t.it = it
+		ts = append(ts, &u.t)
+	}
+	if err := bw.writeTouches(ts); err != nil {
+		return 0, err
+	}
+	_, err = bw.tx.ExecContext(bw.ctx, "UPDATE ingest_state SET applied_event_id = (SELECT COALESCE(MAX(id), 0) FROM events) WHERE id = 1")
+	return len(ts), err
 }

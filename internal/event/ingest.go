@@ -229,37 +229,40 @@ func (in *Ingester) submit(ctx context.Context, items []Routed) ([]Result, error
 		return nil, ctx.Err()
 	}
 	// Once queued, the commit goes ahead even if the client leaves: the
-	// answer may be lost, never the event.
-	<-r.done
+	// answer may be lost, never the event. A request queued as the loop
+	// stopped is never taken: it was not stored.
+	select {
+	case <-r.done:
+	case <-in.done:
+		select {
+		case <-r.done:
+		default:
+			return nil, ErrStopped
+		}
+	}
 	return r.results, r.err
 }
 
 func (in *Ingester) loop() {
 	defer close(in.done)
-	if in.Defer && in.DB.Dialect == db.SQLite {
-		// Repeats a crash left unwritten go into their alerts first.
-		if n, err := in.recoverDeferred(context.Background()); err != nil {
-			in.logError("replay the repeats a crash left unwritten", err)
-		} else if n > 0 && in.Log != nil {
-			in.Log.Info("replayed the repeats a crash left unwritten", "alerts", n)
-		}
-	}
 	for {
-		first := in.next()
+		first, burst := in.next()
 		if first == nil {
-			// Stopped: drain what is queued, then stop.
+			// Stopped: drain what is queued and write what waits, then stop.
 			for {
 				select {
 				case r := <-in.reqs:
 					in.commit([]*request{r})
 				default:
-					if !in.later.abandon {
-						in.flushDeferred()
+					if in.later.abandon || !in.later.pending() || in.flushDeferred() != nil {
+						return
 					}
-					return
 				}
 			}
 		}
+		// A burst's repeats may wait; a request that finds the loop idle
+		// is written whole.
+		in.later.busy = burst
 		batch := []*request{first}
 		n := len(first.items)
 	collect:
@@ -276,16 +279,18 @@ func (in *Ingester) loop() {
 	}
 }
 
-// next waits for the next request (nil: Stop). While repeats wait to be
-// written (deferred.go), it writes them once the loop has been idle for
-// deferIdle: not between two requests of a burst, whose senders come back
-// within a few milliseconds.
-func (in *Ingester) next() *request {
+// next waits for the next request (nil: Stop); burst says it came within
+// deferIdle of the last commit. While repeats wait to be written
+// (deferred.go), it writes them once the loop has been idle for deferIdle:
+// not between two requests of a burst, whose senders come back within a
+// few milliseconds.
+func (in *Ingester) next() (r *request, burst bool) {
 	select {
 	case r := <-in.reqs:
-		return r
+		return r, true
 	default:
 	}
+	idleSince := time.Now()
 	var idle <-chan time.Time
 	if in.later.idleFlush() {
 		t := time.NewTimer(deferIdle)
@@ -295,30 +300,28 @@ func (in *Ingester) next() *request {
 	for {
 		select {
 		case r := <-in.reqs:
-			return r
+			return r, time.Since(idleSince) < deferIdle
 		case <-idle:
-			in.flushDeferred()
 			idle = nil
+			if in.flushDeferred() != nil {
+				// Tried again later, not only at the next request.
+				t := time.NewTimer(deferFor)
+				defer t.Stop()
+				idle = t.C
+			}
 		case <-in.stop:
-			return nil
+			return nil, false
 		}
 	}
 }
 
 // flushDeferred writes the repeats that wait, in a commit of their own.
-func (in *Ingester) flushDeferred() {
-	if !in.later.pending() {
-		return
+func (in *Ingester) flushDeferred() error {
+	err := in.write(nil)
+	if err != nil && in.Log != nil {
+		in.Log.Error("ingest: write deferred repeats", "error", err)
 	}
-	if err := in.write(nil); err != nil {
-		in.logError("write deferred repeats", err)
-	}
-}
-
-func (in *Ingester) logError(what string, err error) {
-	if in.Log != nil {
-		in.Log.Error("ingest: "+what, "error", err)
-	}
+	return err
 }
 
 // commit writes one group. If it fails as a whole, each request is retried on
@@ -349,6 +352,12 @@ type alertState struct {
 	status     string
 	serviceID  int64
 	key        string
+}
+
+// repeat says the write only repeats triggers on an open alert (no status
+// change): what deferred.go lets wait.
+func (w *alertWrite) repeat() bool {
+	return w.it != nil && !w.statusChanged && w.acknowledgedAt == nil && w.resolvedAt == nil
 }
 
 type alertWrite struct {
@@ -562,8 +571,13 @@ func (in *Ingester) writeOnce(batch []*request, cache *openCache, lock bool) err
 		return plan.finish(bw, &in.later, lastRaw)
 	})
 	if err == nil {
-		cache.keep(keys, open)
+		// Waiting repeats written by a flush first, then the batch's own
+		// alerts, which may have been written again after them.
 		in.later.done(plan, cache, lastRaw)
+		cache.keep(keys, open)
+		if plan.replayed > 0 && in.Log != nil {
+			in.Log.Info("ingest: replayed into their alerts the repeats an unclean stop left unwritten", "alerts", plan.replayed)
+		}
 		if in.AfterCommit != nil {
 			in.AfterCommit(changes)
 		}
@@ -620,12 +634,7 @@ var (
 	// touchSQL repeats triggers on open alerts, many rows in one statement.
 	// It leaves status alone: status is in the WHERE of the dedup index, so
 	// setting it (even to the same value) makes SQLite rewrite that entry.
-	touchSQL = sqlBySize(touchChunk, func(n int) string {
-		return rowsSQL(`UPDATE alerts SET count = count + v.column2, last_seen = max(last_seen, v.column3),
-			severity = v.column4, summary = v.column5, host = v.column6, labels = v.column7, last_event_id = v.column8,
-			trigger_event_id = v.column9
-			FROM (VALUES `, touchPer, n, `) AS v WHERE alerts.id = v.column1 AND `+stillAsLoaded+` = v.column10`)
-	})
+	touchSQL = touchStatements(touchPer, " AND "+stillAsLoaded+" = v.column10")
 )
 
 // stillAsLoaded, compared with asLoaded of the alert as the batch found it,
@@ -654,6 +663,19 @@ func sqlBySize(maxChunk int, build func(n int) string) []string {
 		out[n] = build(n)
 	}
 	return out
+}
+
+// touchStatements repeat triggers on open alerts, many rows in one
+// statement, each row (alert id, count to add, last seen, severity,
+// summary, host, labels, newest raw event, newest trigger, …) matched by
+// alerts.id and the condition where.
+func touchStatements(per int, where string) []string {
+	return sqlBySize(touchChunk, func(n int) string {
+		return rowsSQL(`UPDATE alerts SET count = count + v.column2, last_seen = max(last_seen, v.column3),
+			severity = v.column4, summary = v.column5, host = v.column6, labels = v.column7, last_event_id = v.column8,
+			trigger_event_id = v.column9
+			FROM (VALUES `, per, n, `) AS v WHERE alerts.id = v.column1`+where)
+	})
 }
 
 func rowsSQL(head string, per, n int, tail string) string {
@@ -982,7 +1004,7 @@ func (bw *batchWriter) updateAlerts(changed []*alertWrite) error {
 	// changes row by row.
 	var touch []*alertWrite
 	for _, w := range changed {
-		if w.it != nil && !w.statusChanged && w.acknowledgedAt == nil && w.resolvedAt == nil {
+		if w.repeat() {
 			touch = append(touch, w)
 			continue
 		}
