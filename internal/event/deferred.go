@@ -72,7 +72,7 @@ type deferred struct {
 	applied time.Time               // when applied_event_id was last written
 	lastRaw int64                   // the newest raw event committed
 	busy    bool                    // the commit's first request came within deferIdle of the last commit (set by the loop)
-	replay  bool                    // a replay of what an unclean stop left is done
+	started bool                    // a commit replayed what an unclean stop left (replay)
 
 	// For tests (export_test.go): hold keeps repeats waiting until a commit
 	// must write them (no idle or age flush, and as if requests queued up);
@@ -107,7 +107,7 @@ func (d *deferred) begin(bw *batchWriter, cache *openCache, n int, on bool) (*de
 		return p, nil
 	}
 	p.on, p.waiting, p.had = true, d.m, len(d.m) > 0
-	if !d.replay {
+	if !d.started {
 		var err error
 		if p.replayed, err = bw.replay(); err != nil {
 			return nil, fmt.Errorf("replay the repeats an unclean stop left unwritten: %w", err)
@@ -237,7 +237,7 @@ func (d *deferred) done(p *deferPlan, cache *openCache, lastRaw int64) {
 	if !p.on {
 		return
 	}
-	d.epoch, d.known, d.replay = p.epoch+p.bumps, true, true
+	d.epoch, d.known, d.started = p.epoch+p.bumps, true, true
 	if p.applied {
 		d.applied = time.Now()
 	}

@@ -291,10 +291,10 @@ func (in *Ingester) next() (r *request, burst bool) {
 	default:
 	}
 	idleSince := time.Now()
+	t := time.NewTimer(deferIdle)
+	defer t.Stop()
 	var idle <-chan time.Time
 	if in.later.idleFlush() {
-		t := time.NewTimer(deferIdle)
-		defer t.Stop()
 		idle = t.C
 	}
 	for {
@@ -305,8 +305,7 @@ func (in *Ingester) next() (r *request, burst bool) {
 			idle = nil
 			if in.flushDeferred() != nil {
 				// Tried again later, not only at the next request.
-				t := time.NewTimer(deferFor)
-				defer t.Stop()
+				t.Reset(deferFor)
 				idle = t.C
 			}
 		case <-in.stop:
