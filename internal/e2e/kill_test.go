@@ -48,6 +48,18 @@ func killAndCheck(t *testing.T, bin, dataDir, database string) {
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: senders}}
+	// post sends a body and returns the status; 0 when the server is gone
+	// (its events were never acknowledged), after a pause.
+	post := func(path string, body []byte) int {
+		resp, err := client.Post(s.url+path, "application/json", bytes.NewReader(body))
+		if err != nil {
+			time.Sleep(10 * time.Millisecond)
+			return 0
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
 	for w := range senders {
 		wg.Add(1)
 		go func() {
@@ -75,20 +87,7 @@ func killAndCheck(t *testing.T, bin, dataDir, database string) {
 					body, _ = json.Marshal(map[string]any{"dedup_key": dedup, "summary": "disk full on " + dedup,
 						"labels": map[string]string{"cluster": "c" + itoa(k%5)}})
 				}
-				resp, err := client.Post(s.url+path, "application/json", bytes.NewReader(body))
-				if err != nil {
-					// The server is gone: this event was never acknowledged.
-					select {
-					case <-stop:
-						return
-					default:
-						time.Sleep(10 * time.Millisecond)
-						continue
-					}
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode == http.StatusAccepted {
+				if post(path, body) == http.StatusAccepted {
 					acked.Store(dedup, true)
 					nAcked.Add(1)
 				}
@@ -115,18 +114,7 @@ func killAndCheck(t *testing.T, bin, dataDir, database string) {
 				return
 			default:
 			}
-			resp, err := client.Post(s.url+"/api/v1/events?key="+key, "application/json", bytes.NewReader(b.Bytes()))
-			if err != nil {
-				select {
-				case <-stop:
-					return
-				default:
-					time.Sleep(10 * time.Millisecond)
-					continue
-				}
-			}
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
+			post("/api/v1/events?key="+key, b.Bytes())
 		}
 	}()
 	// Kill it mid-stream, once a good number of events went in.

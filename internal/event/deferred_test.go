@@ -30,6 +30,20 @@ func burst(t *testing.T, s *testkit.Server, in *event.Ingester, svc int64, n int
 	}
 }
 
+// heldIngester starts a deferring ingester whose repeats wait until a
+// commit must write them, and a service with two bursts of n keys sent:
+// every alert created, then repeated once.
+func heldIngester(t *testing.T, s *testkit.Server, n int) (*event.Ingester, int64) {
+	t.Helper()
+	in := &event.Ingester{DB: s.App.DB, Clock: s.Clock, Defer: true}
+	event.HoldDeferred(in)
+	in.Start()
+	svc := newService(t, s, "api")
+	burst(t, s, in, svc, n, "first")
+	burst(t, s, in, svc, n, "second")
+	return in, svc
+}
+
 // summaries counts the alerts of svc by (status, count, summary).
 func summaries(t *testing.T, d *db.DB, svc int64) map[string]int {
 	t.Helper()
@@ -57,13 +71,8 @@ func summaries(t *testing.T, d *db.DB, svc int64) map[string]int {
 func TestDeferredRepeatsSurviveACrash(t *testing.T) {
 	testkit.Dialects(t, func(t *testing.T, d db.Dialect) {
 		s := testkit.Start(t, d)
-		in := &event.Ingester{DB: s.App.DB, Clock: s.Clock, Defer: true}
-		event.HoldDeferred(in)
-		in.Start()
-		svc := newService(t, s, "api")
 		const n = 300
-		burst(t, s, in, svc, n, "first")
-		burst(t, s, in, svc, n, "second")
+		in, svc := heldIngester(t, s, n)
 		if d == db.SQLite {
 			if got := summaries(t, s.App.DB, svc); got["triggered/1/first"] != n || event.Waiting(in) != n {
 				t.Fatalf("after the second burst: %v, %d waiting; want every repeat waiting", got, event.Waiting(in))
@@ -112,13 +121,8 @@ func TestDeferredRepeatsSurviveACrash(t *testing.T) {
 func TestDeferredRepeatsAndChangesElsewhere(t *testing.T) {
 	testkit.Dialects(t, func(t *testing.T, d db.Dialect) {
 		s := testkit.Start(t, d)
-		in := &event.Ingester{DB: s.App.DB, Clock: s.Clock, Defer: true}
-		event.HoldDeferred(in)
-		in.Start()
-		svc := newService(t, s, "api")
 		const n = 300
-		burst(t, s, in, svc, n, "first")
-		burst(t, s, in, svc, n, "second")
+		in, svc := heldIngester(t, s, n)
 		old := alerts(t, s.App.DB, svc, "k1")[0].id
 		// As resolving its incident does.
 		if _, err := s.App.DB.W.Exec("UPDATE alerts SET status = 'resolved' WHERE id = $1", old); err != nil {
