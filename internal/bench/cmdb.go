@@ -36,23 +36,21 @@ func (s *Steady) SeedEstate() (int, error) {
 			ExternalID: fmt.Sprintf("web-%d.example.net", i),
 			Relations:  map[string][]string{"depends_on": {fmt.Sprintf("switch-%d", i%estateSwitches)}}})
 	}
-	perApp := estateHosts / estateApps
-	for a := range estateApps {
-		var hosts []string
-		for h := a * perApp; h < (a+1)*perApp; h++ {
-			hosts = append(hosts, fmt.Sprintf("web-%d", h))
+	// names returns the i-th run of per names of the form format.
+	names := func(format string, i, per int) []string {
+		out := make([]string, 0, per)
+		for n := i * per; n < (i+1)*per; n++ {
+			out = append(out, fmt.Sprintf(format, n))
 		}
-		items = append(items, item{Class: "application", Name: fmt.Sprintf("shop-app-%d", a),
-			Relations: map[string][]string{"runs_on": hosts}})
+		return out
 	}
-	perService := estateApps / estateServices
+	for a := range estateApps {
+		items = append(items, item{Class: "application", Name: fmt.Sprintf("shop-app-%d", a),
+			Relations: map[string][]string{"runs_on": names("web-%d", a, estateHosts/estateApps)}})
+	}
 	for b := range estateServices {
-		var apps []string
-		for a := b * perService; a < (b+1)*perService; a++ {
-			apps = append(apps, fmt.Sprintf("shop-app-%d", a))
-		}
 		items = append(items, item{Class: "business_service", Name: fmt.Sprintf("shop-%d", b),
-			Relations: map[string][]string{"depends_on": apps}})
+			Relations: map[string][]string{"depends_on": names("shop-app-%d", b, estateApps/estateServices)}})
 	}
 	if err := s.call("POST", "/api/v1/cis/import?format=json", map[string]any{"items": items}, nil, http.StatusOK); err != nil {
 		return 0, fmt.Errorf("import the estate: %w", err)

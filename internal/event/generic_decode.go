@@ -112,50 +112,30 @@ func (d *genericDecoder) colon() bool {
 
 // members decodes an object: member reads one member (its key, the colon
 // and its value), members the braces and commas around them.
-func (d *genericDecoder) members(member func() bool) bool {
-	if d.next() != '{' {
-		return false
-	}
-	d.space()
-	if d.peek() == '}' {
-		d.i++
-		return true
-	}
-	for {
-		if !member() {
-			return false
-		}
-		d.space()
-		switch d.next() {
-		case ',':
-			d.space()
-		case '}':
-			return true
-		default:
-			return false
-		}
-	}
-}
+func (d *genericDecoder) members(member func() bool) bool { return d.list('{', '}', member) }
 
 // elements decodes an array the same way: elem reads one element.
-func (d *genericDecoder) elements(elem func() bool) bool {
-	if d.next() != '[' {
+func (d *genericDecoder) elements(elem func() bool) bool { return d.list('[', ']', elem) }
+
+// list decodes the items of an object or array between open and end.
+func (d *genericDecoder) list(open, end byte, item func() bool) bool {
+	if d.next() != open {
 		return false
 	}
 	d.space()
-	if d.peek() == ']' {
+	if d.peek() == end {
 		d.i++
 		return true
 	}
 	for {
 		d.space()
-		if !elem() {
+		if !item() {
 			return false
 		}
 		d.space()
 		switch d.next() {
 		case ',':
-		case ']':
+		case end:
 			return true
 		default:
 			return false

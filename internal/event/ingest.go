@@ -291,10 +291,11 @@ func (in *Ingester) next() (r *request, burst bool) {
 	default:
 	}
 	idleSince := time.Now()
-	t := time.NewTimer(deferIdle)
-	defer t.Stop()
+	var t *time.Timer
 	var idle <-chan time.Time
 	if in.later.idleFlush() {
+		t = time.NewTimer(deferIdle)
+		defer t.Stop()
 		idle = t.C
 	}
 	for {

@@ -643,16 +643,8 @@ func (p *topoPlan) loadCIs(ctx context.Context, tx *sql.Tx, all []int64) error {
 				} else {
 					p.add(g, ci)
 				}
-			case RoleImpacted:
-				g.impacted[ci] = true
-			case RoleRootCause:
-				g.causes[ci] = storedCause{rank, confirmed}
-				if confirmed {
-					g.confirmed = ci
-				}
-				if rank == 1 {
-					g.top = ci
-				}
+			default:
+				g.keepStored(ci, role, rank, confirmed)
 			}
 		}
 		rows.Close()
@@ -661,6 +653,23 @@ func (p *topoPlan) loadCIs(ctx context.Context, tx *sql.Tx, all []int64) error {
 		}
 	}
 	return nil
+}
+
+// keepStored takes in one stored row of an incident's topology that is not
+// an affected CI: an impacted service or a root-cause candidate.
+func (g *topoGroup) keepStored(ci int64, role string, rank int, confirmed bool) {
+	switch role {
+	case RoleImpacted:
+		g.impacted[ci] = true
+	case RoleRootCause:
+		g.causes[ci] = storedCause{rank, confirmed}
+		if confirmed {
+			g.confirmed = ci
+		}
+		if rank == 1 {
+			g.top = ci
+		}
+	}
 }
 
 // loadStored reads again the root-cause candidates and impacted services
@@ -689,18 +698,7 @@ func (p *topoPlan) loadStored(ctx context.Context, tx *sql.Tx, incidents []int64
 				rows.Close()
 				return err
 			}
-			g := p.group(inc)
-			if role == RoleImpacted {
-				g.impacted[ci] = true
-				continue
-			}
-			g.causes[ci] = storedCause{rank, confirmed}
-			if confirmed {
-				g.confirmed = ci
-			}
-			if rank == 1 {
-				g.top = ci
-			}
+			p.group(inc).keepStored(ci, role, rank, confirmed)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
