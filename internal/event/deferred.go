@@ -113,9 +113,7 @@ func (d *deferred) begin(bw *batchWriter, cache *openCache, n int, on bool) (*de
 			return nil, fmt.Errorf("replay the repeats an unclean stop left unwritten: %w", err)
 		}
 	}
-	if err := bw.tx.QueryRowContext(bw.ctx, "SELECT alert_epoch FROM ingest_state WHERE id = 1").Scan(&p.epoch); err != nil {
-		return nil, fmt.Errorf("read the alert epoch: %w", err)
-	}
+	p.epoch = bw.epoch
 	stale := !d.known || p.epoch != d.epoch
 	p.flush = stale || (!d.busy && !d.hold) || n < deferMin || len(d.m) >= deferMax || (len(d.m) > 0 && !d.hold && time.Since(d.since) >= deferFor)
 	if stale {

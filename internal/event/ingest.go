@@ -378,6 +378,26 @@ type batchWriter struct {
 	ctx context.Context
 	tx  *sql.Tx
 	d   db.Dialect
+
+	// SQLite: what the commit's first statement read (start).
+	epoch                int64 // ingest_state.alert_epoch (deferred.go)
+	lastEvent, lastAlert int64 // the highest ids of events and alerts
+}
+
+// start reads, on SQLite, in one statement at the commit's start, what the
+// commit needs to know of the database besides the alerts: the alert epoch
+// (deferred.go) and the highest ids, after which ids numbers the new rows
+// (the transaction holds the write lock, so they stay the highest).
+func (bw *batchWriter) start() error {
+	if bw.d != db.SQLite {
+		return nil
+	}
+	err := bw.tx.QueryRowContext(bw.ctx, `SELECT alert_epoch, (SELECT COALESCE(MAX(id), 0) FROM events),
+		(SELECT COALESCE(MAX(id), 0) FROM alerts) FROM ingest_state WHERE id = 1`).Scan(&bw.epoch, &bw.lastEvent, &bw.lastAlert)
+	if err != nil {
+		return fmt.Errorf("read the alert epoch and the last ids: %w", err)
+	}
+	return nil
 }
 
 // write commits one group. Its first try takes the open alerts it knows from
@@ -405,6 +425,9 @@ func (in *Ingester) writeOnce(batch []*request, cache *openCache, lock bool) err
 		n := 0
 		for _, r := range batch {
 			n += len(r.items)
+		}
+		if err := bw.start(); err != nil {
+			return err
 		}
 		var err error
 		if plan, err = in.later.begin(bw, cache, n, in.Defer); err != nil {
@@ -1085,16 +1108,11 @@ func (bw *batchWriter) ids(events, alerts int) (eventIDs, alertIDs []int64, err 
 		slices.Sort(alertIDs)
 		return eventIDs, alertIDs, nil
 	}
-	var lastEvent, lastAlert int64
-	if err := bw.tx.QueryRowContext(bw.ctx, "SELECT (SELECT COALESCE(MAX(id), 0) FROM events), (SELECT COALESCE(MAX(id), 0) FROM alerts)").
-		Scan(&lastEvent, &lastAlert); err != nil {
-		return nil, nil, fmt.Errorf("reserve ids: %w", err)
-	}
 	for i := range events {
-		eventIDs = append(eventIDs, lastEvent+1+int64(i))
+		eventIDs = append(eventIDs, bw.lastEvent+1+int64(i))
 	}
 	for i := range alerts {
-		alertIDs = append(alertIDs, lastAlert+1+int64(i))
+		alertIDs = append(alertIDs, bw.lastAlert+1+int64(i))
 	}
 	return eventIDs, alertIDs, nil
 }

@@ -180,6 +180,11 @@ func loadServices(ctx context.Context, d db.Dialect, tx *sql.Tx, changes []event
 	seen := map[int64]bool{}
 	var args []any
 	for _, c := range changes {
+		// A repeat (or an ignored acknowledge) changes no incident: a
+		// commit of nothing else reads no service.
+		if c.Change == "updated" || c.Change == "ignored" {
+			continue
+		}
 		if !seen[c.ServiceID] {
 			seen[c.ServiceID] = true
 			args = append(args, c.ServiceID)
