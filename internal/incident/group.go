@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -89,6 +91,9 @@ func (m *Manager) OnAlerts(ctx context.Context, tx *sql.Tx, changes []event.Aler
 			g.severity = string(c.Event.Severity)
 		}
 	}
+	if err := lockGroups(ctx, m.DB.Dialect, tx, order); err != nil {
+		return err
+	}
 	for _, gk := range order {
 		g := groups[gk]
 		conf := services[g.serviceID]
@@ -149,6 +154,27 @@ func (m *Manager) OnAlerts(ctx context.Context, tx *sql.Tx, changes []event.Aler
 	}
 	// Last, once every incident is locked: the topology's revision.
 	return m.finishTopology(ctx, tx, topo)
+}
+
+// lockGroups takes, on PostgreSQL, a lock on each group for the rest of the
+// transaction, in one order, before the groups' open incidents are looked
+// up: otherwise two servers sharing the database, each committing new
+// alerts of one group, would each find no open incident and open one each.
+// SQLite has one writer.
+func lockGroups(ctx context.Context, d db.Dialect, tx *sql.Tx, groups []string) error {
+	if d != db.Postgres || len(groups) == 0 {
+		return nil
+	}
+	keys := make([]int64, 0, len(groups))
+	for _, g := range groups {
+		h := fnv.New64a()
+		h.Write([]byte(g))
+		keys = append(keys, int64(h.Sum64()))
+	}
+	slices.Sort(keys)
+	keys = slices.Compact(keys)
+	_, err := tx.ExecContext(ctx, "SELECT count(pg_advisory_xact_lock(k)) FROM unnest($1::bigint[]) AS k", keys)
+	return err
 }
 
 // groupKey is the part of the group that the alert's labels decide.

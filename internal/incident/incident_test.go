@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -169,6 +170,44 @@ func TestGrouping(t *testing.T) {
 		tl, err := f.m.Timeline(responder, us[0].ID)
 		if err != nil || len(tl) != 2 || tl[0].Kind != "opened" || tl[1].Kind != "acknowledged" || tl[1].ActorType != "system" {
 			t.Fatalf("timeline: %+v %v", tl, err)
+		}
+	})
+}
+
+// Two servers sharing a database (PostgreSQL) receive new alerts of one
+// group at the same moment: they open one incident between them, which
+// counts every alert.
+func TestGroupingAcrossWriters(t *testing.T) {
+	testkit.Dialects(t, func(t *testing.T, d db.Dialect) {
+		f := setup(t, d)
+		other := &event.Ingester{DB: f.s.App.DB, Clock: f.s.Clock, Hook: f.m.OnAlerts}
+		other.Start()
+		defer other.Stop()
+		writers := []*event.Ingester{f.in, other}
+		const rounds, senders = 15, 8
+		for round := range rounds {
+			svc := f.service(fmt.Sprintf("svc-%d", round), service.Fields{})
+			var wg sync.WaitGroup
+			errc := make(chan error, senders)
+			for g := range senders {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					e := trigger(fmt.Sprintf("k-%d", g), "error", nil)
+					e.ReceivedAt = f.s.Clock.Now()
+					if _, err := writers[g%2].Submit(context.Background(), []event.Routed{{ServiceID: svc, Event: e}}); err != nil {
+						errc <- err
+					}
+				}()
+			}
+			wg.Wait()
+			close(errc)
+			for err := range errc {
+				t.Fatal(err)
+			}
+			if got := f.incidents(incident.Filter{ServiceID: svc}); len(got) != 1 || got[0].AlertCount != senders {
+				t.Fatalf("round %d: %d incidents, want one counting %d alerts: %+v", round, len(got), senders, got)
+			}
 		}
 	})
 }
