@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -1053,10 +1054,20 @@ func TestIngestMetrics(t *testing.T) {
 			`steady_ingest_duration_seconds_count{source="alertmanager"} 1`,
 			`steady_ingest_duration_seconds_count{source="generic"} 1`,
 			`steady_ingest_duration_seconds_bucket{source="pagerduty",le="+Inf"} 3`,
+			// The commit loop: the 8 accepted events, in 1 to 5 transactions
+			// (the senders waited for each answer), none failed.
+			`steady_ingest_committed_events_total 8`,
+			`steady_ingest_transactions_failed_total 0`,
 		} {
 			if !strings.Contains(m, want) {
 				t.Errorf("metrics lack %s", want)
 			}
+		}
+		if tx := regexp.MustCompile(`(?m)^steady_ingest_transactions_total (\d+)$`).FindStringSubmatch(m); tx == nil || len(tx[1]) != 1 || tx[1] < "1" || tx[1] > "5" {
+			t.Errorf("transactions: %v", tx)
+		}
+		if busy := regexp.MustCompile(`(?m)^steady_ingest_busy_seconds_total (\S+)$`).FindStringSubmatch(m); busy == nil || busy[1] == "0" {
+			t.Errorf("busy seconds: %v", busy)
 		}
 		// No audit entry per event: the trail has only the setup.
 		if n := c.count("SELECT COUNT(*) FROM audit_log WHERE action LIKE 'event%'"); n != 0 {

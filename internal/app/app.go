@@ -166,6 +166,7 @@ func New(ctx context.Context, o Options, env Env) (_ *App, err error) {
 	a.Incidents.Topology = topology
 	a.Ingester.CIOf = func(ev *event.Event) int64 { return a.Incidents.PrepareCI(topology.CIOf(ev)) }
 	watchIncidents(a.Metrics, a.Incidents)
+	watchIngest(a.Metrics, a.Ingester)
 	watchCMDB(a.Metrics, a.CMDB)
 	if err := a.wireOnCall(ctx); err != nil {
 		return nil, err

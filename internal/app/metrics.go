@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/steadyhq/steady/internal/cmdb"
+	"github.com/steadyhq/steady/internal/event"
 	"github.com/steadyhq/steady/internal/incident"
 	"github.com/steadyhq/steady/internal/platform/obs"
 )
@@ -41,6 +42,25 @@ func (o *openIncidents) Collect(ch chan<- prometheus.Metric) {
 	for _, p := range []string{"P1", "P2", "P3", "P4", "P5"} {
 		ch <- prometheus.MustNewConstMetric(o.desc, prometheus.GaugeValue, float64(counts[p]), p)
 	}
+}
+
+// watchIngest exports the ingest commit loop's counters (event.Stats).
+func watchIngest(m *obs.Metrics, in *event.Ingester) {
+	counter := func(name, help string, v func(event.Stats) float64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 { return v(in.Stats()) })
+	}
+	m.Registry.MustRegister(
+		counter("steady_ingest_transactions_total", "Transactions of the ingest commit loop: groups of requests, flushes of waiting repeats, retries.",
+			func(s event.Stats) float64 { return float64(s.Transactions) }),
+		counter("steady_ingest_transactions_failed_total", "Transactions of the ingest commit loop that rolled back.",
+			func(s event.Stats) float64 { return float64(s.Failed) }),
+		counter("steady_ingest_committed_events_total", "Events the ingest commit loop committed; over transactions, how well commits group.",
+			func(s event.Stats) float64 { return float64(s.Events) }),
+		counter("steady_ingest_busy_seconds_total", "Time the ingest commit loop spent in transactions; its rate near 1 means the loop is saturated.",
+			func(s event.Stats) float64 { return s.Busy.Seconds() }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "steady_ingest_deferred_alerts",
+			Help: "Alerts whose repeats wait to be written (SQLite, during a burst)."},
+			func() float64 { return float64(in.Stats().Waiting) }))
 }
 
 // watchCMDB exports the configuration audit's findings by rule, counted at

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/steadyhq/steady/internal/event"
 )
 
 // The load generator's HTTP client reads answers with a length, chunked
@@ -95,5 +97,18 @@ func TestPercentilesAndTable(t *testing.T) {
 	Table(&b, "title", []Result{res})
 	if out := b.String(); !strings.Contains(out, "200") || !strings.Contains(out, "50.00 ms") || !strings.Contains(out, "first error: boom") {
 		t.Fatalf("table:\n%s", out)
+	}
+}
+
+// The commit loop's table: the differences over the load, per second of it.
+func TestLoopTable(t *testing.T) {
+	u := LoopUse{Target: "steady (sqlite)", Load: "single", Wall: 2 * time.Second,
+		Before: event.Stats{Transactions: 100, Events: 1000, Busy: time.Second, Failed: 1},
+		After:  event.Stats{Transactions: 3100, Events: 25000, Busy: 2500 * time.Millisecond, Failed: 3}}
+	var b strings.Builder
+	LoopTable(&b, "loop", []LoopUse{u})
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	if len(lines) != 4 || strings.Join(strings.Fields(lines[3]), " ") != "steady (sqlite) single 1,500 8.0 75 % 2" {
+		t.Fatalf("loop table:\n%s", b.String())
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/steadyhq/steady/internal/app"
+	"github.com/steadyhq/steady/internal/event"
 	"github.com/steadyhq/steady/internal/platform/ids"
 	"github.com/steadyhq/steady/internal/platform/obs"
 )
@@ -90,6 +91,15 @@ func ExternalSteady(url, token string) (*Steady, error) {
 	}
 	return &Steady{URL: url, Addr: addr, Token: token, Label: "steady (" + url + ")",
 		http: &http.Client{Timeout: 30 * time.Second}}, nil
+}
+
+// LoopStats reads the counters of the ingest commit loop of a server
+// started here (false for a running server).
+func (s *Steady) LoopStats() (event.Stats, bool) {
+	if s.App == nil {
+		return event.Stats{}, false
+	}
+	return s.App.Ingester.Stats(), true
 }
 
 // Stop stops an in-process server and removes its files.

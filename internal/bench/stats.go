@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/steadyhq/steady/internal/event"
 )
 
 // Result is what one load run measured.
@@ -89,28 +91,10 @@ func Table(w io.Writer, title string, rs []Result) { table(w, title, rs, true) }
 // QueryTable prints query results (no events/s column).
 func QueryTable(w io.Writer, title string, rs []Result) { table(w, title, rs, false) }
 
-func table(w io.Writer, title string, rs []Result, events bool) {
-	if title != "" {
-		fmt.Fprintf(w, "\n%s\n", title)
-	}
-	head := []string{"target", "load", "events/s", "requests/s", "p50", "p95", "p99", "max", "errors"}
-	if !events {
-		head = append(head[:2:2], head[3:]...)
-	}
-	rows := [][]string{head}
-	for _, r := range rs {
-		rps := 0.0
-		if r.Elapsed > 0 {
-			rps = float64(r.Requests) / r.Elapsed.Seconds()
-		}
-		row := []string{r.Target, r.Scenario, thousands(r.EventsPerSec()), thousands(rps),
-			ms(r.P50), ms(r.P95), ms(r.P99), ms(r.Max), fmt.Sprint(r.Errors)}
-		if !events {
-			row = append(row[:2:2], row[3:]...)
-		}
-		rows = append(rows, row)
-	}
-	width := make([]int, len(head))
+// printRows prints rows as columns under their first row, the heading: the
+// first two left-aligned, the others right-aligned.
+func printRows(w io.Writer, rows [][]string) {
+	width := make([]int, len(rows[0]))
 	for _, row := range rows {
 		for i, c := range row {
 			width[i] = max(width[i], len(c))
@@ -134,6 +118,55 @@ func table(w io.Writer, title string, rs []Result, events bool) {
 			fmt.Fprintln(w, strings.Repeat("-", total-2))
 		}
 	}
+}
+
+// LoopUse is what the commit loop of a server started here did during one
+// load (its warm-up included): Before and After it, over Wall.
+type LoopUse struct {
+	Target, Load  string
+	Before, After event.Stats
+	Wall          time.Duration
+}
+
+// LoopTable prints, per load, the commit loop's transactions per second,
+// events per transaction and the share of the time it was busy.
+func LoopTable(w io.Writer, title string, us []LoopUse) {
+	rows := [][]string{{"target", "load", "transactions/s", "events/transaction", "busy", "failed"}}
+	for _, u := range us {
+		tx := u.After.Transactions - u.Before.Transactions
+		per := 0.0
+		if tx > 0 {
+			per = float64(u.After.Events-u.Before.Events) / float64(tx)
+		}
+		rows = append(rows, []string{u.Target, u.Load, thousands(float64(tx) / u.Wall.Seconds()), fmt.Sprintf("%.1f", per),
+			fmt.Sprintf("%.0f %%", 100*(u.After.Busy-u.Before.Busy).Seconds()/u.Wall.Seconds()), fmt.Sprint(u.After.Failed - u.Before.Failed)})
+	}
+	fmt.Fprintf(w, "\n%s\n", title)
+	printRows(w, rows)
+}
+
+func table(w io.Writer, title string, rs []Result, events bool) {
+	if title != "" {
+		fmt.Fprintf(w, "\n%s\n", title)
+	}
+	head := []string{"target", "load", "events/s", "requests/s", "p50", "p95", "p99", "max", "errors"}
+	if !events {
+		head = append(head[:2:2], head[3:]...)
+	}
+	rows := [][]string{head}
+	for _, r := range rs {
+		rps := 0.0
+		if r.Elapsed > 0 {
+			rps = float64(r.Requests) / r.Elapsed.Seconds()
+		}
+		row := []string{r.Target, r.Scenario, thousands(r.EventsPerSec()), thousands(rps),
+			ms(r.P50), ms(r.P95), ms(r.P99), ms(r.Max), fmt.Sprint(r.Errors)}
+		if !events {
+			row = append(row[:2:2], row[3:]...)
+		}
+		rows = append(rows, row)
+	}
+	printRows(w, rows)
 	for _, r := range rs {
 		if r.Note != "" {
 			fmt.Fprintf(w, "  %s / %s: %s\n", r.Target, r.Scenario, r.Note)

@@ -44,6 +44,10 @@ database), creates a service and an integration key, and runs:
            new incidents; a probe's latency runs from its due time until its
            incident is read back through the API
 
+For the server it started, it then prints what the ingest commit loop did
+in each load: transactions per second, events per transaction, and the
+share of the time it was busy (near 100 %: the loop is the limit).
+
 With --server URL --key KEY it drives a running server instead (loopback
 only); the latency load also needs --token (an admin token) and a second
 integration key of a service grouping by the "probe" label (--probe-key).
@@ -131,15 +135,28 @@ without to see what topology-aware grouping costs.`,
 				host, time.Now().UTC().Format("2006-01-02 15:04 MST"), o.Keys, o.Warmup, o.Duration)
 			var results []bench.Result
 			var latency []bench.Result
+			var loops []bench.LoopUse
+			// watch records what the server's commit loop did during a load.
+			watch := func(name string) func() {
+				before, ok := s.LoopStats()
+				start := time.Now()
+				return func() {
+					if after, _ := s.LoopStats(); ok {
+						loops = append(loops, bench.LoopUse{Target: s.Label, Load: name, Before: before, After: after, Wall: time.Since(start)})
+					}
+				}
+			}
 			run := func(name string, fn func() (bench.Result, error)) error {
 				if !want[name] || ctx.Err() != nil {
 					return nil
 				}
 				fmt.Fprintf(e.stderr, "  %s: %s…\n", s.Label, name)
+				done := watch(name)
 				r, err := fn()
 				if err != nil {
 					return fmt.Errorf("%s load: %w", name, err)
 				}
+				done()
 				results = append(results, r)
 				return nil
 			}
@@ -151,10 +168,12 @@ without to see what topology-aware grouping costs.`,
 			}
 			if want["latency"] && ctx.Err() == nil {
 				fmt.Fprintf(e.stderr, "  %s: latency at %d events/s…\n", s.Label, o.Rate)
+				done := watch("latency")
 				bg, pr, err := bench.Latency(ctx, s, key, probeKey, o)
 				if err != nil {
 					return fmt.Errorf("latency load: %w", err)
 				}
+				done()
 				latency = append(latency, bg, pr)
 			}
 			if against && ctx.Err() == nil && (want["single"] || want["batch"]) {
@@ -170,6 +189,9 @@ without to see what topology-aware grouping costs.`,
 			}
 			if len(latency) > 0 {
 				bench.Table(e.stdout, "Latency (open loop; probes: event sent -> incident read back through the API)", latency)
+			}
+			if len(loops) > 0 {
+				bench.LoopTable(e.stdout, "Ingest commit loop of the server (each load with its warm-up)", loops)
 			}
 			if withCMDB {
 				alerts, incidents, ok, err := s.TopologyCounts()

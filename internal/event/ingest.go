@@ -132,6 +132,7 @@ type Ingester struct {
 
 	cache   openCache // open alerts, used by the commit loop only
 	later   deferred  // repeats whose alerts are not written yet (SQLite: deferred.go), commit loop only
+	stats   loopStats // what the commit loop did (stats.go)
 	reqs    chan *request
 	stop    chan struct{}
 	done    chan struct{}
@@ -405,11 +406,13 @@ func (bw *batchWriter) start() error {
 // database, locking the alerts it reads (PostgreSQL: another server may be
 // writing the same alerts), so that the second try cannot find them changed.
 func (in *Ingester) write(batch []*request) error {
+	start := time.Now()
 	err := in.writeOnce(batch, &in.cache, false)
 	if errors.Is(err, errStale) {
 		in.cache.clear()
 		err = in.writeOnce(batch, &in.cache, true)
 	}
+	in.stats.counted(start, batch, err, len(in.later.m))
 	return err
 }
 
