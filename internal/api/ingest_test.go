@@ -1063,8 +1063,13 @@ func TestIngestMetrics(t *testing.T) {
 				t.Errorf("metrics lack %s", want)
 			}
 		}
-		if tx := regexp.MustCompile(`(?m)^steady_ingest_transactions_total (\d+)$`).FindStringSubmatch(m); tx == nil || len(tx[1]) != 1 || tx[1] < "1" || tx[1] > "5" {
-			t.Errorf("transactions: %v", tx)
+		if tx := regexp.MustCompile(`(?m)^steady_ingest_transactions_total (\d+)$`).FindStringSubmatch(m); tx == nil {
+			t.Error("no transactions metric")
+		} else if n, _ := strconv.Atoi(tx[1]); n < 1 || n > 5 {
+			t.Errorf("%d transactions", n)
+		}
+		if !strings.Contains(m, "steady_ingest_deferred_alerts 0") {
+			t.Error("metrics lack steady_ingest_deferred_alerts 0")
 		}
 		if busy := regexp.MustCompile(`(?m)^steady_ingest_busy_seconds_total (\S+)$`).FindStringSubmatch(m); busy == nil || busy[1] == "0" {
 			t.Errorf("busy seconds: %v", busy)

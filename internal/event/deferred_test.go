@@ -74,8 +74,8 @@ func TestDeferredRepeatsSurviveACrash(t *testing.T) {
 		const n = 300
 		in, svc := heldIngester(t, s, n)
 		if d == db.SQLite {
-			if got := summaries(t, s.App.DB, svc); got["triggered/1/first"] != n || event.Waiting(in) != n {
-				t.Fatalf("after the second burst: %v, %d waiting; want every repeat waiting", got, event.Waiting(in))
+			if got := summaries(t, s.App.DB, svc); got["triggered/1/first"] != n || int(in.Stats().Waiting) != n {
+				t.Fatalf("after the second burst: %v, %d waiting; want every repeat waiting", got, int(in.Stats().Waiting))
 			}
 		}
 		// A burst whose first event acknowledges k0: k0 is written with
@@ -84,8 +84,8 @@ func TestDeferredRepeatsSurviveACrash(t *testing.T) {
 		if a := alerts(t, s.App.DB, svc, "k0"); len(a) != 1 || a[0].status != "acknowledged" || a[0].count != 3 {
 			t.Fatalf("k0 after its acknowledge: %+v; want acknowledged with all 3 triggers", a)
 		}
-		if d == db.SQLite && event.Waiting(in) != n-1 {
-			t.Fatalf("%d alerts waiting; want %d", event.Waiting(in), n-1)
+		if d == db.SQLite && int(in.Stats().Waiting) != n-1 {
+			t.Fatalf("%d alerts waiting; want %d", int(in.Stats().Waiting), n-1)
 		}
 		event.Crash(in)
 

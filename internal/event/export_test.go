@@ -11,7 +11,3 @@ func Crash(in *Ingester) {
 	in.later.abandon = true
 	in.Stop()
 }
-
-// Waiting is how many alerts have repeats waiting; read it only while the
-// loop is idle (after a Submit returned, with HoldDeferred).
-func Waiting(in *Ingester) int { return len(in.later.m) }

@@ -406,29 +406,28 @@ func (bw *batchWriter) start() error {
 // database, locking the alerts it reads (PostgreSQL: another server may be
 // writing the same alerts), so that the second try cannot find them changed.
 func (in *Ingester) write(batch []*request) error {
-	start := time.Now()
 	err := in.writeOnce(batch, &in.cache, false)
 	if errors.Is(err, errStale) {
 		in.cache.clear()
 		err = in.writeOnce(batch, &in.cache, true)
 	}
-	in.stats.counted(start, batch, err, len(in.later.m))
 	return err
 }
 
-func (in *Ingester) writeOnce(batch []*request, cache *openCache, lock bool) error {
+func (in *Ingester) writeOnce(batch []*request, cache *openCache, lock bool) (err error) {
 	ctx := context.Background()
+	n := 0
+	for _, r := range batch {
+		n += len(r.items)
+	}
+	defer in.stats.counted(time.Now(), n, &err, &in.later)
 	var keys []stateKey
 	var open map[stateKey]*alertState
 	var changes []AlertChange // what the batch did, for the hook and AfterCommit
 	var plan *deferPlan
 	var lastRaw int64
-	err := in.DB.Tx(ctx, func(tx *sql.Tx) error {
+	err = in.DB.Tx(ctx, func(tx *sql.Tx) error {
 		bw := &batchWriter{ctx: ctx, tx: tx, d: in.DB.Dialect}
-		n := 0
-		for _, r := range batch {
-			n += len(r.items)
-		}
 		if err := bw.start(); err != nil {
 			return err
 		}

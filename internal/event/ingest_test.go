@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/steadyhq/steady/internal/event"
@@ -245,6 +246,50 @@ func TestIngestNewAlertIncidentAndAfterCommit(t *testing.T) {
 		}
 		if rows := alerts(t, s.App.DB, svc, "b"); len(rows) != 0 {
 			t.Fatalf("rolled-back alert stored: %+v", rows)
+		}
+	})
+}
+
+// The commit loop counts its transactions, the events they committed and
+// the ones that rolled back (steady_ingest_* metrics).
+func TestIngesterStats(t *testing.T) {
+	testkit.Dialects(t, func(t *testing.T, d db.Dialect) {
+		s := testkit.Start(t, d)
+		var fail atomic.Bool
+		in := &event.Ingester{DB: s.App.DB, Clock: s.Clock, Hook: func(context.Context, *sql.Tx, []event.AlertChange) error {
+			if fail.Load() {
+				return errors.New("the hook fails")
+			}
+			return nil
+		}}
+		in.Start()
+		defer in.Stop()
+		svc := newService(t, s, "counted")
+		send := func(keys ...string) error {
+			var items []event.Routed
+			for _, k := range keys {
+				e := ev(event.Trigger, k)
+				e.ReceivedAt = s.Clock.Now()
+				items = append(items, event.Routed{ServiceID: svc, Event: e})
+			}
+			_, err := in.Submit(context.Background(), items)
+			return err
+		}
+		if err := send("a", "b", "c"); err != nil {
+			t.Fatal(err)
+		}
+		if err := send("a"); err != nil {
+			t.Fatal(err)
+		}
+		if st := in.Stats(); st.Transactions != 2 || st.Events != 4 || st.Failed != 0 || st.Busy <= 0 {
+			t.Fatalf("after two commits: %+v", st)
+		}
+		fail.Store(true)
+		if err := send("d", "e"); err == nil {
+			t.Fatal("a failing hook fails the submit")
+		}
+		if st := in.Stats(); st.Transactions != 3 || st.Events != 4 || st.Failed != 1 {
+			t.Fatalf("after a failed commit: %+v", st)
 		}
 	})
 }

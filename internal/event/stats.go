@@ -6,9 +6,10 @@ import (
 )
 
 // Stats is what the commit loop did since it started: how many
-// transactions it ran (groups of requests, flushes of waiting repeats, and
-// each request retried alone after its group failed), the events they
-// committed, and the time it spent in them.
+// transactions it ran (groups of requests, flushes of waiting repeats, a
+// group tried again after it found an alert changed elsewhere, each request
+// retried alone after its group failed), the events they committed, and the
+// time it spent in them.
 // Events per transaction tell how well commits are grouped; busy time over
 // wall time is how close the one serial part of ingest is to its limit.
 type Stats struct {
@@ -32,18 +33,15 @@ func (in *Ingester) Stats() Stats {
 		Busy: time.Duration(s.busy.Load()), Waiting: s.waiting.Load()}
 }
 
-// counted records one transaction of the loop that began at start.
-func (s *loopStats) counted(start time.Time, batch []*request, err error, waiting int) {
+// counted records one transaction of the loop, of n events, that began at
+// start and ended with *err; later is what waits after it.
+func (s *loopStats) counted(start time.Time, n int, err *error, later *deferred) {
 	s.busy.Add(int64(time.Since(start)))
 	s.transactions.Add(1)
-	s.waiting.Store(int64(waiting))
-	if err != nil {
+	s.waiting.Store(int64(len(later.m)))
+	if *err != nil {
 		s.failed.Add(1)
 		return
-	}
-	n := 0
-	for _, r := range batch {
-		n += len(r.items)
 	}
 	s.events.Add(int64(n))
 }

@@ -160,22 +160,34 @@ func (m *Manager) OnAlerts(ctx context.Context, tx *sql.Tx, changes []event.Aler
 // transaction, in one order, before the groups' open incidents are looked
 // up: otherwise two servers sharing the database, each committing new
 // alerts of one group, would each find no open incident and open one each.
-// SQLite has one writer.
+// Groups share groupLockBuckets locks, so that a storm of many groups takes
+// few of PostgreSQL's lock slots: two groups of one bucket only wait for
+// each other. It covers label groups; topology grouping (topology.go)
+// works from its in-memory copy and may still split related alerts
+// between two servers. SQLite has one writer.
 func lockGroups(ctx context.Context, d db.Dialect, tx *sql.Tx, groups []string) error {
 	if d != db.Postgres || len(groups) == 0 {
 		return nil
 	}
-	keys := make([]int64, 0, len(groups))
+	buckets := make([]int32, 0, len(groups))
 	for _, g := range groups {
-		h := fnv.New64a()
+		h := fnv.New32a()
 		h.Write([]byte(g))
-		keys = append(keys, int64(h.Sum64()))
+		buckets = append(buckets, int32(h.Sum32()%groupLockBuckets))
 	}
-	slices.Sort(keys)
-	keys = slices.Compact(keys)
-	_, err := tx.ExecContext(ctx, "SELECT count(pg_advisory_xact_lock(k)) FROM unnest($1::bigint[]) AS k", keys)
+	slices.Sort(buckets)
+	buckets = slices.Compact(buckets)
+	_, err := tx.ExecContext(ctx, "SELECT count(pg_advisory_xact_lock($1, k)) FROM unnest($2::int[]) AS k", groupLockSpace, buckets)
 	return err
 }
+
+// The advisory locks of incident groups (lockGroups): the first key names
+// them among Steady's advisory locks (two-key locks never meet the one-key
+// lock of migrations), the second is the bucket.
+const (
+	groupLockSpace   = 2
+	groupLockBuckets = 256
+)
 
 // groupKey is the part of the group that the alert's labels decide.
 func groupKey(by []string, ev *event.Event) string {
