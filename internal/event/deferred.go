@@ -276,21 +276,15 @@ const deferredTouchPer = 9
 var deferredTouchSQL = touchStatements(deferredTouchPer, "")
 
 func (bw *batchWriter) writeTouches(ts []*pendingTouch) error {
-	args := make([]any, 0, touchChunk*deferredTouchPer)
-	i := 0
-	for _, n := range chunks(len(ts), touchChunk) {
-		args = args[:0]
-		for _, t := range ts[i : i+n] {
-			ev := &t.it.Event
-			_, l := t.it.stored()
-			args = append(args, t.id, t.count, t.lastSeen, string(ev.Severity), ev.Summary, ev.Host, l, t.lastEvent, t.it.rawID)
-		}
-		i += n
+	return inChunks(len(ts), touchChunk, func(args []any, i int) []any {
+		t := ts[i]
+		return touchArgs(args, t.id, t.count, t.lastSeen, t.it, t.lastEvent)
+	}, func(n int, args []any) error {
 		if err := bw.exec(deferredTouchSQL[n], args...); err != nil {
 			return fmt.Errorf("write repeated alerts: %w", err)
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // replay writes into their alerts the raw events an unclean stop left

@@ -89,9 +89,7 @@ func TestDeferredRepeatsSurviveACrash(t *testing.T) {
 		}
 		event.Crash(in)
 
-		again := &event.Ingester{DB: s.App.DB, Clock: s.Clock, Defer: true}
-		again.Start()
-		defer again.Stop()
+		again := started(t, &event.Ingester{DB: s.App.DB, Clock: s.Clock, Defer: true})
 		// The replay runs before the first commit: a submit waits for it.
 		if _, err := again.Submit(context.Background(), []event.Routed{{ServiceID: svc, Event: ev(event.Trigger, "other")}}); err != nil {
 			t.Fatal(err)

@@ -690,6 +690,14 @@ func sqlBySize(maxChunk int, build func(n int) string) []string {
 	return out
 }
 
+// touchArgs appends the values of one touch row (touchStatements) but its
+// check: the alert, the triggers to add, the newest of them, its payload
+// (it) and the alert's newest raw event.
+func touchArgs(args []any, id int64, count int, lastSeen int64, it *Routed, lastEvent int64) []any {
+	_, l := it.stored()
+	return append(args, id, count, lastSeen, string(it.Event.Severity), it.Event.Summary, it.Event.Host, l, lastEvent, it.rawID)
+}
+
 // touchStatements repeat triggers on open alerts, many rows in one
 // statement, each row (alert id, count to add, last seen, severity,
 // summary, host, labels, newest raw event, newest trigger, …) matched by
@@ -722,16 +730,22 @@ func rowsOf(head, row string, n int, tail string) string {
 	return b.String()
 }
 
-// chunks cuts n into full chunks of maxChunk and the remainder.
-func chunks(n, maxChunk int) []int {
-	out := make([]int, 0, n/maxChunk+1)
-	for ; n >= maxChunk; n -= maxChunk {
-		out = append(out, maxChunk)
+// inChunks runs a statement over rows 0 … total-1 in full chunks of
+// maxChunk rows and one of the remainder: run gets each chunk's size and
+// the arguments add appended for its rows.
+func inChunks(total, maxChunk int, add func(args []any, row int) []any, run func(n int, args []any) error) error {
+	var args []any
+	for i := 0; i < total; i += maxChunk {
+		n := min(maxChunk, total-i)
+		args = args[:0]
+		for j := i; j < i+n; j++ {
+			args = add(args, j)
+		}
+		if err := run(n, args); err != nil {
+			return err
+		}
 	}
-	if n > 0 {
-		out = append(out, n)
-	}
-	return out
+	return nil
 }
 
 func (bw *batchWriter) exec(q string, args ...any) error {
@@ -839,23 +853,14 @@ func (bw *batchWriter) lookupOpen(keys []string, lock bool, scan func(*sql.Rows)
 		}
 		return nil
 	}
-	args := make([]any, 0, lookupChunk)
-	i := 0
-	for _, n := range chunks(len(keys), lookupChunk) {
-		args = args[:0]
-		for _, k := range keys[i : i+n] {
-			args = append(args, k)
-		}
-		i += n
-		rows, err := bw.query(lookupSQL[n], args...)
-		if err != nil {
-			return err
-		}
-		if err := scan(rows); err != nil {
-			return err
-		}
-	}
-	return nil
+	return inChunks(len(keys), lookupChunk, func(args []any, i int) []any { return append(args, keys[i]) },
+		func(n int, args []any) error {
+			rows, err := bw.query(lookupSQL[n], args...)
+			if err != nil {
+				return err
+			}
+			return scan(rows)
+		})
 }
 
 // stored returns the JSON of an item, encoding it if Submit did not.
@@ -939,19 +944,13 @@ func (bw *batchWriter) insertAlerts(ws []*alertWrite) error {
 		}
 		return nil
 	}
-	args := make([]any, 0, alertChunk*alertInsertPer)
-	i := 0
-	for _, n := range chunks(len(ws), alertChunk) {
-		args = args[:0]
-		for _, w := range ws[i : i+n] {
-			args = append(args, row(w)...)
-		}
-		i += n
-		if err := bw.exec(alertInsertSQL[n], args...); err != nil {
-			return fmt.Errorf("insert alerts: %w", err)
-		}
-	}
-	return nil
+	return inChunks(len(ws), alertChunk, func(args []any, i int) []any { return append(args, row(ws[i])...) },
+		func(n int, args []any) error {
+			if err := bw.exec(alertInsertSQL[n], args...); err != nil {
+				return fmt.Errorf("insert alerts: %w", err)
+			}
+			return nil
+		})
 }
 
 // updateAlerts writes the new state of existing alerts: on PostgreSQL one
@@ -1044,22 +1043,10 @@ func (bw *batchWriter) updateAlerts(changed []*alertWrite) error {
 			return err
 		}
 	}
-	args := make([]any, 0, touchChunk*touchPer)
-	i := 0
-	for _, n := range chunks(len(touch), touchChunk) {
-		args = args[:0]
-		for _, w := range touch[i : i+n] {
-			ev := &w.it.Event
-			_, l := w.it.stored()
-			args = append(args, w.state.id, w.count, w.lastSeen, string(ev.Severity), ev.Summary, ev.Host, l, w.state.lastEvent, w.it.rawID,
-				w.state.loaded)
-		}
-		i += n
-		if err := bw.execAll(n, touchSQL[n], args...); err != nil {
-			return err
-		}
-	}
-	return nil
+	return inChunks(len(touch), touchChunk, func(args []any, i int) []any {
+		w := touch[i]
+		return append(touchArgs(args, w.state.id, w.count, w.lastSeen, w.it, w.state.lastEvent), w.state.loaded)
+	}, func(n int, args []any) error { return bw.execAll(n, touchSQL[n], args...) })
 }
 
 // rawEvent is one event as the events table stores it: numbered before it
@@ -1171,17 +1158,11 @@ func (bw *batchWriter) insertRaw(raws []rawEvent) error {
 		}
 		return nil
 	}
-	args := make([]any, 0, rawChunk*rawInsertPer)
-	i := 0
-	for _, n := range chunks(len(raws), rawChunk) {
-		args = args[:0]
-		for j := i; j < i+n; j++ {
-			args = append(args, row(&raws[j])...)
-		}
-		i += n
-		if err := bw.exec(rawInsertSQL[n], args...); err != nil {
-			return fmt.Errorf("insert events: %w", err)
-		}
-	}
-	return nil
+	return inChunks(len(raws), rawChunk, func(args []any, i int) []any { return append(args, row(&raws[i])...) },
+		func(n int, args []any) error {
+			if err := bw.exec(rawInsertSQL[n], args...); err != nil {
+				return fmt.Errorf("insert events: %w", err)
+			}
+			return nil
+		})
 }

@@ -23,9 +23,7 @@ func BenchmarkIngester(b *testing.B) {
 				s := testkit.Start(b, d, testkit.Options{Modify: func(o *app.Options) { o.Synchronous = "full" }})
 				// As the server runs it: on SQLite the one writer, whose
 				// burst repeats wait (deferred.go).
-				in := &event.Ingester{DB: s.App.DB, Clock: s.Clock, Defer: true}
-				in.Start()
-				defer in.Stop()
+				in := started(b, &event.Ingester{DB: s.App.DB, Clock: s.Clock, Defer: true})
 				svc := newService(&testing.T{}, s, "bench")
 				var n atomic.Int64
 				now := time.Now()

@@ -25,6 +25,13 @@ func newService(t *testing.T, s *testkit.Server, name string) int64 {
 	return svc.ID
 }
 
+// started starts in and stops it when the test ends.
+func started(t testing.TB, in *event.Ingester) *event.Ingester {
+	in.Start()
+	t.Cleanup(in.Stop)
+	return in
+}
+
 func ev(action event.Action, key string) event.Event {
 	return event.Event{Source: event.SourceGeneric, Action: action, DedupKey: key, Severity: event.Error, Summary: "s " + key}
 }
@@ -65,9 +72,7 @@ func count(t *testing.T, d *db.DB, q string, args ...any) int {
 func TestIngestDedup(t *testing.T) {
 	testkit.Dialects(t, func(t *testing.T, d db.Dialect) {
 		s := testkit.Start(t, d)
-		in := &event.Ingester{DB: s.App.DB, Clock: s.Clock}
-		in.Start()
-		defer in.Stop()
+		in := started(t, &event.Ingester{DB: s.App.DB, Clock: s.Clock})
 		ctx := context.Background()
 		svc := newService(t, s, "api")
 		other := newService(t, s, "db")
@@ -141,8 +146,7 @@ func TestIngestConcurrentAndAtomic(t *testing.T) {
 			}
 			return nil
 		}}
-		in.Start()
-		defer in.Stop()
+		started(t, in)
 		svc := newService(t, s, "api")
 
 		const clients, per, keys = 32, 50, 40
@@ -219,8 +223,7 @@ func TestIngestNewAlertIncidentAndAfterCommit(t *testing.T) {
 				return nil
 			},
 			AfterCommit: func(ch []event.AlertChange) { heard = append(heard, ch) }}
-		in.Start()
-		defer in.Stop()
+		started(t, in)
 
 		res, err := in.Submit(context.Background(), []event.Routed{{ServiceID: svc, Event: ev(event.Trigger, "a")}})
 		if err != nil {
@@ -262,8 +265,7 @@ func TestIngesterStats(t *testing.T) {
 			}
 			return nil
 		}}
-		in.Start()
-		defer in.Stop()
+		started(t, in)
 		svc := newService(t, s, "counted")
 		send := func(keys ...string) error {
 			var items []event.Routed

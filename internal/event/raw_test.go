@@ -70,9 +70,7 @@ func rawIDsBySQL(t *testing.T, d *db.DB, q string, args ...any) []int64 {
 func TestRawEventsOfAlertsAndIncidents(t *testing.T) {
 	testkit.Dialects(t, func(t *testing.T, d db.Dialect) {
 		s := testkit.Start(t, d)
-		in := &event.Ingester{DB: s.App.DB, Clock: s.Clock}
-		in.Start()
-		defer in.Stop()
+		in := started(t, &event.Ingester{DB: s.App.DB, Clock: s.Clock})
 		svc := newService(t, s, "api")
 		ctx := context.Background()
 		// Three alerts, their events interleaved within and across batches;
@@ -141,9 +139,7 @@ func TestRawEventsOfAlertsAndIncidents(t *testing.T) {
 func TestPruneRawKeepsLastPayload(t *testing.T) {
 	testkit.Dialects(t, func(t *testing.T, d db.Dialect) {
 		s := testkit.Start(t, d)
-		in := &event.Ingester{DB: s.App.DB, Clock: s.Clock}
-		in.Start()
-		defer in.Stop()
+		in := started(t, &event.Ingester{DB: s.App.DB, Clock: s.Clock})
 		svc := newService(t, s, "api")
 		ctx := context.Background()
 		old := ev(event.Trigger, "quiet")
@@ -184,12 +180,8 @@ func TestPruneRawKeepsLastPayload(t *testing.T) {
 func TestIngestAfterChangesElsewhere(t *testing.T) {
 	testkit.Dialects(t, func(t *testing.T, d db.Dialect) {
 		s := testkit.Start(t, d)
-		one := &event.Ingester{DB: s.App.DB, Clock: s.Clock}
-		one.Start()
-		defer one.Stop()
-		two := &event.Ingester{DB: s.App.DB, Clock: s.Clock}
-		two.Start()
-		defer two.Stop()
+		one := started(t, &event.Ingester{DB: s.App.DB, Clock: s.Clock})
+		two := started(t, &event.Ingester{DB: s.App.DB, Clock: s.Clock})
 		svc := newService(t, s, "api")
 		ctx := context.Background()
 		send := func(in *event.Ingester, e event.Event) event.Result {
@@ -238,9 +230,7 @@ func TestIngestAfterChangesElsewhere(t *testing.T) {
 func TestIngestAfterIncidentAcknowledge(t *testing.T) {
 	testkit.Dialects(t, func(t *testing.T, d db.Dialect) {
 		s := testkit.Start(t, d)
-		in := &event.Ingester{DB: s.App.DB, Clock: s.Clock}
-		in.Start()
-		defer in.Stop()
+		in := started(t, &event.Ingester{DB: s.App.DB, Clock: s.Clock})
 		svc := newService(t, s, "api")
 		ctx := context.Background()
 		send := func(e event.Event) event.Result {
@@ -273,9 +263,7 @@ func TestIngestAfterIncidentAcknowledge(t *testing.T) {
 func TestPruneRawNeverReusesIDs(t *testing.T) {
 	testkit.Dialects(t, func(t *testing.T, d db.Dialect) {
 		s := testkit.Start(t, d)
-		in := &event.Ingester{DB: s.App.DB, Clock: s.Clock}
-		in.Start()
-		defer in.Stop()
+		in := started(t, &event.Ingester{DB: s.App.DB, Clock: s.Clock})
 		a, b := newService(t, s, "a"), newService(t, s, "b")
 		ctx := context.Background()
 		submit := func(svc int64, key string, at time.Time) {
@@ -317,8 +305,7 @@ func TestIngestTwoWritersSameAlerts(t *testing.T) {
 		s := testkit.Start(t, d)
 		ins := []*event.Ingester{{DB: s.App.DB, Clock: s.Clock}, {DB: s.App.DB, Clock: s.Clock}}
 		for _, in := range ins {
-			in.Start()
-			defer in.Stop()
+			started(t, in)
 		}
 		svc := newService(t, s, "api")
 		ctx := context.Background()

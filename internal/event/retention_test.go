@@ -13,9 +13,7 @@ import (
 func TestPruneRaw(t *testing.T) {
 	testkit.Dialects(t, func(t *testing.T, d db.Dialect) {
 		s := testkit.Start(t, d)
-		in := &event.Ingester{DB: s.App.DB, Clock: s.Clock}
-		in.Start()
-		defer in.Stop()
+		in := started(t, &event.Ingester{DB: s.App.DB, Clock: s.Clock})
 		svc := newService(t, s, "api")
 		old := ev(event.Trigger, "old")
 		old.ReceivedAt = s.Clock.Now().Add(-40 * 24 * time.Hour)

@@ -31,9 +31,10 @@ type serviceConf struct {
 
 // OnAlerts is the ingest hook: it runs in the ingest transaction, so an
 // event, its alert and its incident commit together (the batch's new alerts
-// are inserted after it, with the incident it chose: batchJoins). New alerts join the open incident of their service and group
-// (the values of the service's group_by labels) if it saw an alert within the
-// group window, or open a new one; an incident whose alerts have all resolved
+// are inserted after it, with the incident it chose: batchJoins). New alerts
+// join the open incident of their service and group (the values of the
+// service's group_by labels) if it saw an alert within the group window, or
+// open a new one; an incident whose alerts have all resolved
 // resolves itself when its service says so; an acknowledge event acknowledges
 // the incident. One timeline entry is written per incident and batch, so an
 // alert storm gives one incident with one growing count, not a flood.
