@@ -50,10 +50,12 @@ func (e *InvalidEvent) Error() string {
 // newKey makes the dedup key of a trigger that has none.
 // Unknown fields are ignored, as PagerDuty does.
 func ParsePagerDuty(body []byte, now time.Time, newKey func() string) (Event, string, error) {
-	var in PagerDutyEvent
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&in); err != nil {
-		return Event{}, "", &InvalidEvent{Message: "Event object is invalid", Errors: []string{"the body is not a valid JSON event object: " + jsonProblem(err)}}
+	in, ok := decodePagerDuty(body)
+	if !ok {
+		var err error
+		if in, err = decodePagerDutyJSON(body); err != nil {
+			return Event{}, "", &InvalidEvent{Message: "Event object is invalid", Errors: []string{"the body is not a valid JSON event object: " + jsonProblem(err)}}
+		}
 	}
 	var problems []string
 	if strings.TrimSpace(in.RoutingKey) == "" {
@@ -100,6 +102,15 @@ func ParsePagerDuty(body []byte, now time.Time, newKey func() string) (Event, st
 		ev.DedupKey, ev.GeneratedKey = newKey(), true
 	}
 	return ev, in.RoutingKey, nil
+}
+
+// decodePagerDutyJSON is ParsePagerDuty's decode step with encoding/json:
+// the reference for decodePagerDuty, and the path of whatever that leaves.
+// Like PagerDuty, it ignores unknown fields and what follows the object.
+func decodePagerDutyJSON(body []byte) (PagerDutyEvent, error) {
+	var in PagerDutyEvent
+	err := json.NewDecoder(bytes.NewReader(body)).Decode(&in)
+	return in, err
 }
 
 func (ev *Event) fromPayload(p *PagerDutyPayload) []string {
