@@ -1069,33 +1069,7 @@ func (bw *batchWriter) ids(events, alerts int) (eventIDs, alertIDs []int64, err 
 		return eventIDs, alertIDs, nil
 	}
 	if bw.d == db.Postgres {
-		rows, err := bw.query(`SELECT 0, nextval(pg_get_serial_sequence('events', 'id')) FROM generate_series(1, $1)
-			UNION ALL SELECT 1, nextval(pg_get_serial_sequence('alerts', 'id')) FROM generate_series(1, $2)`, events, alerts)
-		if err != nil {
-			return nil, nil, fmt.Errorf("reserve ids: %w", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var alert int
-			var id int64
-			if err := rows.Scan(&alert, &id); err != nil {
-				return nil, nil, err
-			}
-			if alert == 1 {
-				alertIDs = append(alertIDs, id)
-			} else {
-				eventIDs = append(eventIDs, id)
-			}
-		}
-		if err := rows.Err(); err != nil {
-			return nil, nil, err
-		}
-		if len(eventIDs) != events || len(alertIDs) != alerts {
-			return nil, nil, errors.New("reserve ids: fewer ids than rows")
-		}
-		slices.Sort(eventIDs)
-		slices.Sort(alertIDs)
-		return eventIDs, alertIDs, nil
+		return bw.sequenceIDs(events, alerts)
 	}
 	for i := range events {
 		eventIDs = append(eventIDs, bw.lastEvent+1+int64(i))
@@ -1104,6 +1078,64 @@ func (bw *batchWriter) ids(events, alerts int) (eventIDs, alertIDs []int64, err 
 		alertIDs = append(alertIDs, bw.lastAlert+1+int64(i))
 	}
 	return eventIDs, alertIDs, nil
+}
+
+// nextIDsSQL takes the ids of a commit's raw events and new alerts from
+// their sequences, in one round trip. The sequences are looked up once (a
+// lookup per row was most of the statement's time), and each kind answers
+// its first and last id and how many it took: the ids are that range unless
+// another writer took some in between, in which case it lists them.
+const nextIDsSQL = `WITH s AS MATERIALIZED (SELECT pg_get_serial_sequence('events', 'id')::regclass AS e,
+		pg_get_serial_sequence('alerts', 'id')::regclass AS a),
+	e AS (SELECT nextval(s.e) AS v FROM s, generate_series(1, $1)),
+	a AS (SELECT nextval(s.a) AS v FROM s, generate_series(1, $2))
+	SELECT 0, min(v), max(v), count(*), CASE WHEN max(v) - min(v) + 1 <> count(*) THEN string_agg(v::text, ',') END FROM e
+	UNION ALL
+	SELECT 1, min(v), max(v), count(*), CASE WHEN max(v) - min(v) + 1 <> count(*) THEN string_agg(v::text, ',') END FROM a`
+
+// sequenceIDs takes, on PostgreSQL, the ids of events raw events and
+// alerts new alerts, each in ascending order.
+func (bw *batchWriter) sequenceIDs(events, alerts int) (eventIDs, alertIDs []int64, err error) {
+	rows, err := bw.query(nextIDsSQL, events, alerts)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reserve ids: %w", err)
+	}
+	defer rows.Close()
+	var out [2][]int64
+	for rows.Next() {
+		var k, n int
+		var first, last sql.NullInt64
+		var list sql.NullString
+		if err := rows.Scan(&k, &first, &last, &n, &list); err != nil {
+			return nil, nil, err
+		}
+		if k < 0 || k > 1 || n != [2]int{events, alerts}[k] {
+			return nil, nil, errors.New("reserve ids: fewer ids than rows")
+		}
+		ids := make([]int64, 0, n)
+		if list.Valid {
+			for _, f := range strings.Split(list.String, ",") {
+				id, err := strconv.ParseInt(f, 10, 64)
+				if err != nil {
+					return nil, nil, fmt.Errorf("reserve ids: %w", err)
+				}
+				ids = append(ids, id)
+			}
+			slices.Sort(ids)
+		} else {
+			for id := first.Int64; n > 0 && id <= last.Int64; id++ {
+				ids = append(ids, id)
+			}
+		}
+		out[k] = ids
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, err
+	}
+	if len(out[0]) != events || len(out[1]) != alerts {
+		return nil, nil, errors.New("reserve ids: fewer ids than rows")
+	}
+	return out[0], out[1], nil
 }
 
 func (bw *batchWriter) insertRaw(raws []rawEvent) error {

@@ -352,3 +352,75 @@ func TestIngestTwoWritersSameAlerts(t *testing.T) {
 		}
 	})
 }
+
+// TestIngestIDsNotInOneRange has another writer's ids fall between those a
+// commit takes from the PostgreSQL sequences (made to step by more than one,
+// as interleaved writers would leave them): every raw event and new alert
+// still gets its own id, in order, and each alert's chain holds its events.
+// On SQLite the commit numbers after the highest ids.
+func TestIngestIDsNotInOneRange(t *testing.T) {
+	testkit.Dialects(t, func(t *testing.T, d db.Dialect) {
+		s := testkit.Start(t, d)
+		if d == db.Postgres {
+			for _, q := range []string{
+				"SELECT setval(pg_get_serial_sequence('events', 'id'), 1000)",
+				"SELECT setval(pg_get_serial_sequence('alerts', 'id'), 500)",
+			} {
+				if _, err := s.App.DB.W.Exec(q); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for table, step := range map[string]int{"events": 3, "alerts": 2} {
+				var seq string
+				if err := s.App.DB.R.QueryRow("SELECT pg_get_serial_sequence($1, 'id')", table).Scan(&seq); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := s.App.DB.W.Exec(fmt.Sprintf("ALTER SEQUENCE %s INCREMENT BY %d", seq, step)); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		in := started(t, &event.Ingester{DB: s.App.DB, Clock: s.Clock})
+		svc := newService(t, s, "api")
+		var items []event.Routed
+		for i := range 40 {
+			items = append(items, event.Routed{ServiceID: svc, Event: ev(event.Trigger, fmt.Sprintf("k%d", i%7))})
+		}
+		res, err := in.Submit(context.Background(), items)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var last int64
+		for _, table := range []string{"events", "alerts"} {
+			rows, err := s.App.DB.R.Query("SELECT id FROM " + table + " ORDER BY id")
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			for rows.Next() {
+				var id int64
+				if err := rows.Scan(&id); err != nil {
+					t.Fatal(err)
+				}
+				if d == db.Postgres && ((table == "events" && (id-1000)%3 != 0) || (table == "alerts" && (id-500)%2 != 0)) {
+					t.Fatalf("%s id %d is not one the sequence gave", table, id)
+				}
+				n++
+			}
+			rows.Close()
+			if want := map[string]int{"events": 40, "alerts": 7}[table]; n != want {
+				t.Fatalf("%d %s, want %d", n, table, want)
+			}
+		}
+		for k := range 7 {
+			got := rawIDs(t, s.App.DB, event.RawFilter{AlertID: res[k].AlertID}, 100)
+			if want := (40 - k + 6) / 7; len(got) != want {
+				t.Fatalf("alert of k%d lists %d events, want %d", k, len(got), want)
+			}
+			if res[k].AlertID <= last {
+				t.Fatalf("alert ids out of order: %d after %d", res[k].AlertID, last)
+			}
+			last = res[k].AlertID
+		}
+	})
+}
