@@ -1064,13 +1064,10 @@ type rawEvent struct {
 // PostgreSQL they come from the columns' sequences, in one round trip, so
 // that replicas ingesting at once never collide.
 func (bw *batchWriter) ids(events, alerts int) (eventIDs, alertIDs []int64, err error) {
-	eventIDs, alertIDs = make([]int64, 0, events), make([]int64, 0, alerts)
-	if events+alerts == 0 {
-		return eventIDs, alertIDs, nil
-	}
-	if bw.d == db.Postgres {
+	if bw.d == db.Postgres && events+alerts > 0 {
 		return bw.sequenceIDs(events, alerts)
 	}
+	eventIDs, alertIDs = make([]int64, 0, events), make([]int64, 0, alerts)
 	for i := range events {
 		eventIDs = append(eventIDs, bw.lastEvent+1+int64(i))
 	}
@@ -1084,14 +1081,17 @@ func (bw *batchWriter) ids(events, alerts int) (eventIDs, alertIDs []int64, err 
 // their sequences, in one round trip. The sequences are looked up once (a
 // lookup per row was most of the statement's time), and each kind answers
 // its first and last id and how many it took: the ids are that range unless
-// another writer took some in between, in which case it lists them.
-const nextIDsSQL = `WITH s AS MATERIALIZED (SELECT pg_get_serial_sequence('events', 'id')::regclass AS e,
+// another writer took some in between, in which case (only then) it lists
+// them too.
+const nextIDsSQL = `WITH s AS (SELECT pg_get_serial_sequence('events', 'id')::regclass AS e,
 		pg_get_serial_sequence('alerts', 'id')::regclass AS a),
 	e AS (SELECT nextval(s.e) AS v FROM s, generate_series(1, $1)),
 	a AS (SELECT nextval(s.a) AS v FROM s, generate_series(1, $2))
-	SELECT 0, min(v), max(v), count(*), CASE WHEN max(v) - min(v) + 1 <> count(*) THEN string_agg(v::text, ',') END FROM e
+	SELECT k, first, last, n, CASE WHEN last - first + 1 <> n THEN (SELECT string_agg(v::text, ',') FROM e) END
+	FROM (SELECT 0 AS k, min(v) AS first, max(v) AS last, count(*) AS n FROM e) AS x
 	UNION ALL
-	SELECT 1, min(v), max(v), count(*), CASE WHEN max(v) - min(v) + 1 <> count(*) THEN string_agg(v::text, ',') END FROM a`
+	SELECT k, first, last, n, CASE WHEN last - first + 1 <> n THEN (SELECT string_agg(v::text, ',') FROM a) END
+	FROM (SELECT 1 AS k, min(v) AS first, max(v) AS last, count(*) AS n FROM a) AS y`
 
 // sequenceIDs takes, on PostgreSQL, the ids of events raw events and
 // alerts new alerts, each in ascending order.
@@ -1109,8 +1109,9 @@ func (bw *batchWriter) sequenceIDs(events, alerts int) (eventIDs, alertIDs []int
 		if err := rows.Scan(&k, &first, &last, &n, &list); err != nil {
 			return nil, nil, err
 		}
-		if k < 0 || k > 1 || n != [2]int{events, alerts}[k] {
-			return nil, nil, errors.New("reserve ids: fewer ids than rows")
+		if k < 0 || k > 1 || n != [2]int{events, alerts}[k] || (n > 0 && (!first.Valid || !last.Valid)) {
+			return nil, nil, fmt.Errorf("reserve ids: the sequences gave %d ids (%v to %v) for %d events and %d alerts",
+				n, first.Int64, last.Int64, events, alerts)
 		}
 		ids := make([]int64, 0, n)
 		if list.Valid {
@@ -1133,7 +1134,7 @@ func (bw *batchWriter) sequenceIDs(events, alerts int) (eventIDs, alertIDs []int
 		return nil, nil, err
 	}
 	if len(out[0]) != events || len(out[1]) != alerts {
-		return nil, nil, errors.New("reserve ids: fewer ids than rows")
+		return nil, nil, fmt.Errorf("reserve ids: %d and %d ids for %d events and %d alerts", len(out[0]), len(out[1]), events, alerts)
 	}
 	return out[0], out[1], nil
 }

@@ -16,9 +16,9 @@ import (
 type jsonDecoder struct {
 	b []byte
 	i int
-	// prev holds the label names of the event before, in their order, and
-	// keys those of this one: a batch tends to repeat them, and reusing the
-	// strings saves an allocation each.
+	// For generic batches: prev holds the label names of the event before,
+	// in their order, and keys those of this one: a batch tends to repeat
+	// them, and reusing the strings saves an allocation each.
 	keys, prev []string
 }
 
@@ -172,11 +172,11 @@ func (d *jsonDecoder) links(dst *[]Link) bool {
 			if !ok || !d.colon() {
 				return false
 			}
-			f, dst := 1, &l.Href
+			f, field := 1, &l.Href
 			switch string(key) {
 			case "href":
 			case "text":
-				f, dst = 2, &l.Text
+				f, field = 2, &l.Text
 			default:
 				return false
 			}
@@ -185,7 +185,7 @@ func (d *jsonDecoder) links(dst *[]Link) bool {
 			}
 			seen |= f
 			if !d.null() {
-				*dst, ok = d.str(false)
+				*field, ok = d.str(false)
 			}
 			return ok
 		})

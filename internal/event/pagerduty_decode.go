@@ -5,7 +5,7 @@ package event
 // the single-event load. It gives exactly what encoding/json gives into
 // PagerDutyEvent and takes only what it is sure of: a field unknown,
 // differently cased, escaped or repeated, a value of another type, custom
-// details that are neither an object, an array nor a string, trailing data or
+// details that are a number or true/false, trailing data or
 // any syntax error make it answer !ok, and ParsePagerDuty decodes with
 // encoding/json (which ignores unknown fields, as PagerDuty does, and words
 // the error).

@@ -356,8 +356,9 @@ func TestIngestTwoWritersSameAlerts(t *testing.T) {
 // TestIngestIDsNotInOneRange has another writer's ids fall between those a
 // commit takes from the PostgreSQL sequences (made to step by more than one,
 // as interleaved writers would leave them): every raw event and new alert
-// still gets its own id, in order, and each alert's chain holds its events.
-// On SQLite the commit numbers after the highest ids.
+// still gets an id the sequence gave, new alerts in the order of their
+// events, and each alert's chain lists its events newest first (rawIDs).
+// SQLite, which numbers after the highest ids, runs the same ingest.
 func TestIngestIDsNotInOneRange(t *testing.T) {
 	testkit.Dialects(t, func(t *testing.T, d db.Dialect) {
 		s := testkit.Start(t, d)
