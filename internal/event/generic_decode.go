@@ -45,80 +45,26 @@ func decodeGeneric(body []byte) (in []GenericEvent, ok bool) {
 	return in, true
 }
 
-// The fields of GenericEvent, as bits, to refuse repeats: encoding/json
-// merges a repeated map or slice into the first, which is not worth copying.
-const (
-	fAction = 1 << iota
-	fDedupKey
-	fSummary
-	fSeverity
-	fHost
-	fComponent
-	fGroup
-	fClass
-	fLabels
-	fDetails
-	fLinks
-	fOccurredAt
-)
+// genericFields are the members of a generic event, the most common first.
+var genericFields = []field[GenericEvent]{
+	{name: "summary", str: func(g *GenericEvent) *string { return &g.Summary }},
+	{name: "dedup_key", str: func(g *GenericEvent) *string { return &g.DedupKey }},
+	{name: "severity", str: func(g *GenericEvent) *string { return &g.Severity }, known: true},
+	{name: "host", str: func(g *GenericEvent) *string { return &g.Host }},
+	{name: "labels", value: (*jsonDecoder).labels},
+	{name: "action", str: func(g *GenericEvent) *string { return &g.Action }, known: true},
+	{name: "component", str: func(g *GenericEvent) *string { return &g.Component }},
+	{name: "group", str: func(g *GenericEvent) *string { return &g.Group }},
+	{name: "class", str: func(g *GenericEvent) *string { return &g.Class }},
+	{name: "details", value: func(d *jsonDecoder, g *GenericEvent) bool { return d.composite(&g.Details) }},
+	{name: "links", value: func(d *jsonDecoder, g *GenericEvent) bool { return d.links(&g.Links) }},
+	{name: "occurred_at", str: func(g *GenericEvent) *string { return &g.OccurredAt }},
+}
 
 // event decodes one object into g, which must be zero.
 func (d *jsonDecoder) event(g *GenericEvent) bool {
 	d.prev, d.keys = d.keys, d.prev[:0]
-	seen := 0
-	return d.members(func() bool {
-		key, ok := d.key()
-		if !ok || !d.colon() {
-			return false
-		}
-		var f int
-		var dst *string
-		switch string(key) {
-		case "action":
-			f, dst = fAction, &g.Action
-		case "dedup_key":
-			f, dst = fDedupKey, &g.DedupKey
-		case "summary":
-			f, dst = fSummary, &g.Summary
-		case "severity":
-			f, dst = fSeverity, &g.Severity
-		case "host":
-			f, dst = fHost, &g.Host
-		case "component":
-			f, dst = fComponent, &g.Component
-		case "group":
-			f, dst = fGroup, &g.Group
-		case "class":
-			f, dst = fClass, &g.Class
-		case "occurred_at":
-			f, dst = fOccurredAt, &g.OccurredAt
-		case "labels":
-			f = fLabels
-		case "details":
-			f = fDetails
-		case "links":
-			f = fLinks
-		default:
-			return false
-		}
-		if seen&f != 0 {
-			return false
-		}
-		seen |= f
-		if d.null() {
-			return true
-		}
-		switch f {
-		case fLabels:
-			return d.labels(g)
-		case fDetails:
-			return d.details(g)
-		case fLinks:
-			return d.links(&g.Links)
-		}
-		*dst, ok = d.str(f == fAction || f == fSeverity)
-		return ok
-	})
+	return object(d, g, genericFields)
 }
 
 // labels decodes the labels object; a repeated name keeps its last value.
@@ -160,7 +106,3 @@ func (d *jsonDecoder) label() (string, bool) {
 	}
 	return k, true
 }
-
-// details hands the details object to encoding/json: it is arbitrary JSON,
-// seldom large, and decoding the exact bytes alone gives the same map.
-func (d *jsonDecoder) details(g *GenericEvent) bool { return d.composite(&g.Details) }

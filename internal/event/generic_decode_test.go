@@ -58,16 +58,8 @@ func counter() func() string {
 // decoder took it.
 func sameAsReference(t testing.TB, body []byte) bool {
 	t.Helper()
-	want, wantErr := referenceDecode(body)
-	got, ok := decodeGeneric(body)
-	if ok {
-		if wantErr != nil {
-			t.Fatalf("%q: decoded, but encoding/json says %v", body, wantErr)
-		}
-		if !reflect.DeepEqual(got, want) {
-			t.Fatalf("%q: decoded\n%#v\nwant\n%#v", body, got, want)
-		}
-	}
+	ok := sameDecode(t, body, decodeGeneric, referenceDecode)
+	_, wantErr := referenceDecode(body)
 	if _, err := decodeGenericJSON(body, isBatch(body)); (err == nil) != (wantErr == nil) {
 		t.Fatalf("%q: fallback says %v, encoding/json %v", body, err, wantErr)
 	}
@@ -249,10 +241,7 @@ func FuzzGenericDecode(f *testing.F) {
 //	go test -run '^$' -bench ParseGeneric -benchmem ./internal/event/
 func BenchmarkParseGeneric(b *testing.B) {
 	body := benchBatch(500)
-	for _, c := range []struct {
-		name string
-		run  func() error
-	}{
+	benchRuns(b, body, []benchRun{
 		{"decode/encoding-json", func() error { _, err := referenceDecode(body); return err }},
 		{"decode/hand-written", func() error {
 			if _, ok := decodeGeneric(body); !ok {
@@ -262,15 +251,5 @@ func BenchmarkParseGeneric(b *testing.B) {
 		}},
 		{"parse/encoding-json", func() error { _, err := referenceParse(body, counter()); return err }},
 		{"parse/hand-written", func() error { _, err := ParseGeneric(body, now, counter()); return err }},
-	} {
-		b.Run(c.name, func(b *testing.B) {
-			b.ReportAllocs()
-			b.SetBytes(int64(len(body)))
-			for b.Loop() {
-				if err := c.run(); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
+	})
 }

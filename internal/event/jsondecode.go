@@ -161,38 +161,67 @@ func (d *jsonDecoder) skip() bool {
 	return false
 }
 
-// links decodes an array of links (generic events, PagerDuty).
-func (d *jsonDecoder) links(dst *[]Link) bool {
-	*dst = []Link{}
-	return d.elements(func() bool {
-		var l Link
-		seen := 0
-		ok := d.members(func() bool {
-			key, ok := d.key()
-			if !ok || !d.colon() {
+// field is a member of an object of type T: a string (str says where it
+// goes; known: its value is most often one of words) or any other value,
+// which value decodes (never a null).
+type field[T any] struct {
+	name  string
+	str   func(*T) *string
+	known bool
+	value func(*jsonDecoder, *T) bool
+}
+
+// object decodes into dst an object whose members are all among fields,
+// named exactly and each at most once (encoding/json merges a repeated
+// object or array into the first, which is not worth copying); a null
+// member leaves its field as it is, as encoding/json does.
+func object[T any](d *jsonDecoder, dst *T, fields []field[T]) bool {
+	var seen uint64
+	return d.members(func() bool {
+		key, ok := d.key()
+		if !ok || !d.colon() {
+			return false
+		}
+		for i := range fields {
+			f := &fields[i]
+			if string(key) != f.name {
+				continue
+			}
+			if seen&(1<<i) != 0 {
 				return false
 			}
-			f, field := 1, &l.Href
-			switch string(key) {
-			case "href":
-			case "text":
-				f, field = 2, &l.Text
-			default:
-				return false
+			seen |= 1 << i
+			if d.null() {
+				return true
 			}
-			if seen&f != 0 {
-				return false
+			if f.str == nil {
+				return f.value(d, dst)
 			}
-			seen |= f
-			if !d.null() {
-				*field, ok = d.str(false)
-			}
+			*f.str(dst), ok = d.str(f.known)
 			return ok
-		})
-		*dst = append(*dst, l)
-		return ok
+		}
+		return false
 	})
 }
+
+// array decodes an array of objects of type T, each by object: a null
+// element is refused (encoding/json would add a zero one).
+func array[T any](d *jsonDecoder, dst *[]T, fields []field[T]) bool {
+	*dst = []T{}
+	return d.elements(func() bool {
+		var zero T
+		*dst = append(*dst, zero)
+		return object(d, &(*dst)[len(*dst)-1], fields)
+	})
+}
+
+var linkFields = []field[Link]{
+	{name: "href", str: func(l *Link) *string { return &l.Href }},
+	{name: "text", str: func(l *Link) *string { return &l.Text }},
+}
+
+// links decodes an array of links (generic events, PagerDuty).
+func (d *jsonDecoder) links(dst *[]Link) bool { return array(d, dst, linkFields) }
 
 // str reads a JSON string. Without escapes its bytes are copied as they are;
 // known says the value is most often one of a few words, whose constant

@@ -12,101 +12,41 @@ package event
 func decodePagerDuty(body []byte) (in PagerDutyEvent, ok bool) {
 	d := jsonDecoder{b: body}
 	d.space()
-	if d.peek() != '{' {
-		return in, false
+	if d.peek() != '{' || !object(&d, &in, pagerDutyFields) {
+		return PagerDutyEvent{}, false
 	}
-	seen := 0
-	ok = d.members(func() bool {
-		key, ok := d.key()
-		if !ok || !d.colon() {
-			return false
-		}
-		var f int
-		var dst *string
-		switch string(key) {
-		case "routing_key":
-			f, dst = 1, &in.RoutingKey
-		case "event_action":
-			f, dst = 2, &in.EventAction
-		case "dedup_key":
-			f, dst = 4, &in.DedupKey
-		case "client":
-			f, dst = 8, &in.Client
-		case "client_url":
-			f, dst = 16, &in.ClientURL
-		case "payload":
-			f = 32
-		case "images":
-			f = 64
-		case "links":
-			f = 128
-		default:
-			return false
-		}
-		if seen&f != 0 {
-			return false
-		}
-		seen |= f
-		if d.null() {
-			return true
-		}
-		switch f {
-		case 32:
-			in.Payload = &PagerDutyPayload{}
-			return d.payload(in.Payload)
-		case 64:
-			return d.images(&in.Images)
-		case 128:
-			return d.links(&in.Links)
-		}
-		*dst, ok = d.str(f == 2)
-		return ok
-	})
 	d.space()
-	if !ok || d.i != len(d.b) {
+	if d.i != len(d.b) {
 		return PagerDutyEvent{}, false
 	}
 	return in, true
 }
 
-// payload decodes the payload object of an Events API v2 body.
-func (d *jsonDecoder) payload(p *PagerDutyPayload) bool {
-	seen := 0
-	return d.members(func() bool {
-		key, ok := d.key()
-		if !ok || !d.colon() {
-			return false
-		}
-		var f int
-		var dst *string
-		switch string(key) {
-		case "summary":
-			f, dst = 1, &p.Summary
-		case "source":
-			f, dst = 2, &p.Source
-		case "severity":
-			f, dst = 4, &p.Severity
-		case "timestamp":
-			f, dst = 8, &p.Timestamp
-		case "component":
-			f, dst = 16, &p.Component
-		case "group":
-			f, dst = 32, &p.Group
-		case "class":
-			f, dst = 64, &p.Class
-		case "custom_details":
-			f = 128
-		default:
-			return false
-		}
-		if seen&f != 0 {
-			return false
-		}
-		seen |= f
-		if d.null() {
-			return true
-		}
-		if f == 128 {
+// pagerDutyFields are the members of an Events API v2 body, payloadFields
+// those of its payload and imageFields those of an image.
+var (
+	pagerDutyFields = []field[PagerDutyEvent]{
+		{name: "routing_key", str: func(e *PagerDutyEvent) *string { return &e.RoutingKey }},
+		{name: "event_action", str: func(e *PagerDutyEvent) *string { return &e.EventAction }, known: true},
+		{name: "dedup_key", str: func(e *PagerDutyEvent) *string { return &e.DedupKey }},
+		{name: "payload", value: func(d *jsonDecoder, e *PagerDutyEvent) bool {
+			e.Payload = &PagerDutyPayload{}
+			return object(d, e.Payload, payloadFields)
+		}},
+		{name: "images", value: func(d *jsonDecoder, e *PagerDutyEvent) bool { return array(d, &e.Images, imageFields) }},
+		{name: "links", value: func(d *jsonDecoder, e *PagerDutyEvent) bool { return d.links(&e.Links) }},
+		{name: "client", str: func(e *PagerDutyEvent) *string { return &e.Client }},
+		{name: "client_url", str: func(e *PagerDutyEvent) *string { return &e.ClientURL }},
+	}
+	payloadFields = []field[PagerDutyPayload]{
+		{name: "summary", str: func(p *PagerDutyPayload) *string { return &p.Summary }},
+		{name: "source", str: func(p *PagerDutyPayload) *string { return &p.Source }},
+		{name: "severity", str: func(p *PagerDutyPayload) *string { return &p.Severity }, known: true},
+		{name: "timestamp", str: func(p *PagerDutyPayload) *string { return &p.Timestamp }},
+		{name: "component", str: func(p *PagerDutyPayload) *string { return &p.Component }},
+		{name: "group", str: func(p *PagerDutyPayload) *string { return &p.Group }},
+		{name: "class", str: func(p *PagerDutyPayload) *string { return &p.Class }},
+		{name: "custom_details", value: func(d *jsonDecoder, p *PagerDutyPayload) bool {
 			// PagerDuty takes any JSON value here; a string is common.
 			if d.peek() == '"' {
 				s, ok := d.str(false)
@@ -114,43 +54,11 @@ func (d *jsonDecoder) payload(p *PagerDutyPayload) bool {
 				return ok
 			}
 			return d.composite(&p.CustomDetails)
-		}
-		*dst, ok = d.str(f == 4)
-		return ok
-	})
-}
-
-// images decodes the images array of an Events API v2 body.
-func (d *jsonDecoder) images(dst *[]Image) bool {
-	*dst = []Image{}
-	return d.elements(func() bool {
-		var im Image
-		seen := 0
-		ok := d.members(func() bool {
-			key, ok := d.key()
-			if !ok || !d.colon() {
-				return false
-			}
-			f, s := 1, &im.Src
-			switch string(key) {
-			case "src":
-			case "href":
-				f, s = 2, &im.Href
-			case "alt":
-				f, s = 4, &im.Alt
-			default:
-				return false
-			}
-			if seen&f != 0 {
-				return false
-			}
-			seen |= f
-			if !d.null() {
-				*s, ok = d.str(false)
-			}
-			return ok
-		})
-		*dst = append(*dst, im)
-		return ok
-	})
-}
+		}},
+	}
+	imageFields = []field[Image]{
+		{name: "src", str: func(im *Image) *string { return &im.Src }},
+		{name: "href", str: func(im *Image) *string { return &im.Href }},
+		{name: "alt", str: func(im *Image) *string { return &im.Alt }},
+	}
+)

@@ -2,7 +2,6 @@ package event
 
 import (
 	"errors"
-	"reflect"
 	"strings"
 	"testing"
 )
@@ -11,17 +10,7 @@ import (
 // whether the hand-written decoder took it.
 func samePagerDutyAsReference(t testing.TB, body []byte) bool {
 	t.Helper()
-	want, wantErr := decodePagerDutyJSON(body)
-	got, ok := decodePagerDuty(body)
-	if ok {
-		if wantErr != nil {
-			t.Fatalf("%q: decoded, but encoding/json says %v", body, wantErr)
-		}
-		if !reflect.DeepEqual(got, want) {
-			t.Fatalf("%q: decoded\n%#v\nwant\n%#v", body, got, want)
-		}
-	}
-	return ok
+	return sameDecode(t, body, decodePagerDuty, decodePagerDutyJSON)
 }
 
 // pdBody is an Events API v2 trigger as PagerDuty documents it, with every
@@ -144,10 +133,7 @@ func FuzzPagerDutyDecode(f *testing.F) {
 //	go test -run '^$' -bench ParsePagerDuty -benchmem ./internal/event/
 func BenchmarkParsePagerDuty(b *testing.B) {
 	body := []byte(pdBody)
-	for _, c := range []struct {
-		name string
-		run  func() error
-	}{
+	benchRuns(b, body, []benchRun{
 		{"decode/encoding-json", func() error { _, err := decodePagerDutyJSON(body); return err }},
 		{"decode/hand-written", func() error {
 			if _, ok := decodePagerDuty(body); !ok {
@@ -156,15 +142,5 @@ func BenchmarkParsePagerDuty(b *testing.B) {
 			return nil
 		}},
 		{"parse", func() error { _, _, err := ParsePagerDuty(body, now, counter()); return err }},
-	} {
-		b.Run(c.name, func(b *testing.B) {
-			b.ReportAllocs()
-			b.SetBytes(int64(len(body)))
-			for b.Loop() {
-				if err := c.run(); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
+	})
 }
