@@ -1093,8 +1093,8 @@ const nextIDsSQL = `WITH s AS (SELECT pg_get_serial_sequence('events', 'id')::re
 	SELECT k, first, last, n, CASE WHEN last - first + 1 <> n THEN (SELECT string_agg(v::text, ',') FROM a) END
 	FROM (SELECT 1 AS k, min(v) AS first, max(v) AS last, count(*) AS n FROM a) AS y`
 
-// sequenceIDs takes, on PostgreSQL, the ids of events raw events and
-// alerts new alerts, each in ascending order.
+// sequenceIDs takes, on PostgreSQL, the ids of a commit's raw events and
+// new alerts (as many as asked of each), each list in ascending order.
 func (bw *batchWriter) sequenceIDs(events, alerts int) (eventIDs, alertIDs []int64, err error) {
 	rows, err := bw.query(nextIDsSQL, events, alerts)
 	if err != nil {
