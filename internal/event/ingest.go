@@ -554,7 +554,14 @@ func (in *Ingester) writeOnce(batch []*request, cache *openCache, lock bool) (er
 			lastRaw = eventIDs[len(eventIDs)-1]
 		}
 		updates = plan.split(updates)
-		if err := bw.updateAlerts(updates); err != nil {
+		// On PostgreSQL the raw events travel in the statement of the
+		// updates, a round trip fewer: events have no foreign keys, and an
+		// update that finds an alert changed rolls both back.
+		var withUpdates []rawEvent
+		if bw.d == db.Postgres && len(updates) > 0 {
+			withUpdates, raws = raws, nil
+		}
+		if err := bw.updateAlerts(updates, withUpdates); err != nil {
 			return err
 		}
 		for _, w := range updates {
@@ -589,7 +596,7 @@ func (in *Ingester) writeOnce(batch []*request, cache *openCache, lock bool) (er
 		for _, w := range inserts {
 			w.state.stored = w.state.lastEvent
 		}
-		// 5. The raw events.
+		// 5. The raw events (unless they went with the updates).
 		if err := bw.insertRaw(raws); err != nil {
 			return err
 		}
@@ -954,10 +961,11 @@ func (bw *batchWriter) insertAlerts(ws []*alertWrite) error {
 }
 
 // updateAlerts writes the new state of existing alerts: on PostgreSQL one
-// UPDATE … FROM unnest(arrays) per batch; on SQLite UPDATE … FROM (VALUES
-// …) in chunks for repeated triggers (unless deferred.go writes them), and
-// a statement per row for the rarer status changes.
-func (bw *batchWriter) updateAlerts(changed []*alertWrite) error {
+// statement per batch (a VALUES list or arrays), which also inserts raws,
+// the batch's raw events, if it is given them; on SQLite UPDATE … FROM
+// (VALUES …) in chunks for repeated triggers (unless deferred.go writes
+// them), and a statement per row for the rarer status changes.
+func (bw *batchWriter) updateAlerts(changed []*alertWrite, raws []rawEvent) error {
 	if len(changed) == 0 {
 		return nil
 	}
@@ -965,8 +973,8 @@ func (bw *batchWriter) updateAlerts(changed []*alertWrite) error {
 		const per = 13
 		types := [per]string{"BIGINT", "TEXT", "BIGINT", "BIGINT", "TEXT", "TEXT", "TEXT", "TEXT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "TEXT"}
 		var b strings.Builder
-		b.WriteString("WITH v(id, status, n, last_seen, severity, summary, host, labels, last_event_id, ack, res, trigger_event_id, loaded) AS (VALUES ")
-		args := make([]any, 0, len(changed)*per)
+		b.WriteString("v(id, status, n, last_seen, severity, summary, host, labels, last_event_id, ack, res, trigger_event_id, loaded) AS (VALUES ")
+		args := make([]any, 0, len(changed)*per+len(raws)*rawInsertPer)
 		for j, w := range changed {
 			if j > 0 {
 				b.WriteByte(',')
@@ -995,7 +1003,12 @@ func (bw *batchWriter) updateAlerts(changed []*alertWrite) error {
 			last_event_id = v.last_event_id, trigger_event_id = COALESCE(v.trigger_event_id, alerts.trigger_event_id),
 			acknowledged_at = COALESCE(alerts.acknowledged_at, v.ack), resolved_at = COALESCE(v.res, alerts.resolved_at)
 			FROM v WHERE alerts.id = v.id AND ` + stillAsLoaded + ` = v.loaded`)
-		return bw.execAll(len(changed), b.String(), args...)
+		head := "WITH "
+		if len(raws) > 0 {
+			q, rawArgs := pgRawInsert(raws, len(args)+1)
+			head, args = "WITH r AS ("+q+"), ", append(args, rawArgs...)
+		}
+		return bw.execAll(len(changed), head+b.String(), args...)
 	}
 	if bw.d == db.Postgres {
 		n := len(changed)
@@ -1013,7 +1026,12 @@ func (bw *batchWriter) updateAlerts(changed []*alertWrite) error {
 				sev[i], sum[i], host[i], labels[i], trigger[i] = &s, &su, &h, &l, &w.it.rawID
 			}
 		}
-		return bw.execAll(n, `UPDATE alerts SET status = v.status, count = alerts.count + v.n,
+		head, args := "", []any{id, status, cnt, last, sev, sum, host, labels, lastEvent, ack, res, trigger, loaded}
+		if len(raws) > 0 {
+			q, rawArgs := pgRawInsert(raws, len(args)+1)
+			head, args = "WITH r AS ("+q+") ", append(args, rawArgs...)
+		}
+		return bw.execAll(n, head+`UPDATE alerts SET status = v.status, count = alerts.count + v.n,
 			last_seen = GREATEST(v.last_seen, alerts.last_seen),
 			severity = COALESCE(v.severity, alerts.severity), summary = COALESCE(v.summary, alerts.summary),
 			host = COALESCE(v.host, alerts.host), labels = COALESCE(v.labels, alerts.labels),
@@ -1022,7 +1040,7 @@ func (bw *batchWriter) updateAlerts(changed []*alertWrite) error {
 			FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[],
 				$9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $13::text[])
 				AS v(id, status, n, last_seen, severity, summary, host, labels, last_event_id, ack, res, trigger_event_id, loaded)
-			WHERE alerts.id = v.id AND `+stillAsLoaded+` = v.loaded`, id, status, cnt, last, sev, sum, host, labels, lastEvent, ack, res, trigger, loaded)
+			WHERE alerts.id = v.id AND `+stillAsLoaded+` = v.loaded`, args...)
 	}
 	// Repeated triggers, the common case, many rows per statement; status
 	// changes row by row.
@@ -1143,13 +1161,35 @@ func (bw *batchWriter) insertRaw(raws []rawEvent) error {
 	if len(raws) == 0 {
 		return nil
 	}
-	row := func(r *rawEvent) []any {
-		ev := &r.it.Event
-		body, _ := r.it.stored()
-		return []any{r.id, ev.ReceivedAt.UnixMilli(), r.it.ServiceID, orNull(r.alertID), string(ev.Source), string(ev.Action),
-			ev.DedupKey, body, orNull(r.prevID)}
+	if bw.d == db.Postgres {
+		q, args := pgRawInsert(raws, 1)
+		if err := bw.exec(q, args...); err != nil {
+			return fmt.Errorf("insert events: %w", err)
+		}
+		return nil
 	}
-	if bw.d == db.Postgres && len(raws) <= pgSmallBatch {
+	return inChunks(len(raws), rawChunk, func(args []any, i int) []any { return raws[i].row(args) },
+		func(n int, args []any) error {
+			if err := bw.exec(rawInsertSQL[n], args...); err != nil {
+				return fmt.Errorf("insert events: %w", err)
+			}
+			return nil
+		})
+}
+
+// row appends the values of a raw event's row (rawInsertCols).
+func (r *rawEvent) row(args []any) []any {
+	ev := &r.it.Event
+	body, _ := r.it.stored()
+	return append(args, r.id, ev.ReceivedAt.UnixMilli(), r.it.ServiceID, orNull(r.alertID), string(ev.Source), string(ev.Action),
+		ev.DedupKey, body, orNull(r.prevID))
+}
+
+// pgRawInsert is the PostgreSQL statement that inserts raws, with its
+// parameters numbered from first (so that it can go inside another
+// statement): a VALUES list for a few rows, arrays through unnest for many.
+func pgRawInsert(raws []rawEvent, first int) (string, []any) {
+	if len(raws) <= pgSmallBatch {
 		var b strings.Builder
 		b.WriteString(rawInsertCols)
 		args := make([]any, 0, len(raws)*rawInsertPer)
@@ -1157,45 +1197,32 @@ func (bw *batchWriter) insertRaw(raws []rawEvent) error {
 			if i > 0 {
 				b.WriteByte(',')
 			}
-			b.WriteString("(" + db.Postgres.Params(len(args)+1, rawInsertPer) + ")")
-			args = append(args, row(&raws[i])...)
+			b.WriteString("(" + db.Postgres.Params(first+len(args), rawInsertPer) + ")")
+			args = raws[i].row(args)
 		}
-		if err := bw.exec(b.String(), args...); err != nil {
-			return fmt.Errorf("insert events: %w", err)
-		}
-		return nil
+		return b.String(), args
 	}
-	if bw.d == db.Postgres {
-		n := len(raws)
-		id, at, svc, alert, prev := make([]int64, n), make([]int64, n), make([]int64, n), make([]*int64, n), make([]*int64, n)
-		src, action, key, body := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		for i := range raws {
-			r := &raws[i]
-			ev := &r.it.Event
-			b, _ := r.it.stored()
-			id[i], at[i], svc[i], src[i], action[i], key[i], body[i] = r.id, ev.ReceivedAt.UnixMilli(), r.it.ServiceID,
-				string(ev.Source), string(ev.Action), ev.DedupKey, b
-			if r.alertID != 0 {
-				alert[i] = &r.alertID
-			}
-			if r.prevID != 0 {
-				prev[i] = &r.prevID
-			}
+	n := len(raws)
+	id, at, svc, alert, prev := make([]int64, n), make([]int64, n), make([]int64, n), make([]*int64, n), make([]*int64, n)
+	src, action, key, body := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	for i := range raws {
+		r := &raws[i]
+		ev := &r.it.Event
+		b, _ := r.it.stored()
+		id[i], at[i], svc[i], src[i], action[i], key[i], body[i] = r.id, ev.ReceivedAt.UnixMilli(), r.it.ServiceID,
+			string(ev.Source), string(ev.Action), ev.DedupKey, b
+		if r.alertID != 0 {
+			alert[i] = &r.alertID
 		}
-		_, err := bw.tx.ExecContext(bw.ctx, `INSERT INTO events (id, received_at, service_id, alert_id, source, action, dedup_key, body, prev_id)
-			SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::text[],
-				$8::text[], $9::bigint[])`,
-			id, at, svc, alert, src, action, key, body, prev)
-		if err != nil {
-			return fmt.Errorf("insert events: %w", err)
+		if r.prevID != 0 {
+			prev[i] = &r.prevID
 		}
-		return nil
 	}
-	return inChunks(len(raws), rawChunk, func(args []any, i int) []any { return append(args, row(&raws[i])...) },
-		func(n int, args []any) error {
-			if err := bw.exec(rawInsertSQL[n], args...); err != nil {
-				return fmt.Errorf("insert events: %w", err)
-			}
-			return nil
-		})
+	types := []string{"bigint", "bigint", "bigint", "bigint", "text", "text", "text", "text", "bigint"}
+	arrays := make([]string, len(types))
+	for i, t := range types {
+		arrays[i] = "$" + strconv.Itoa(first+i) + "::" + t + "[]"
+	}
+	return strings.TrimSuffix(rawInsertCols, "VALUES ") + "SELECT * FROM unnest(" +
+		strings.Join(arrays, ", ") + ")", []any{id, at, svc, alert, src, action, key, body, prev}
 }

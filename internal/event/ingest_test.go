@@ -188,6 +188,18 @@ func TestIngestConcurrentAndAtomic(t *testing.T) {
 		if len(alerts(t, s.App.DB, svc, "doomed")) != 0 {
 			t.Fatal("a failed batch left an alert")
 		}
+		// So does one that first updated alerts (on PostgreSQL, in the
+		// statement that also inserts the raw events).
+		if _, err := in.Submit(context.Background(), []event.Routed{{ServiceID: svc, Event: ev(event.Trigger, "key-1")},
+			{ServiceID: svc, Event: ev(event.Trigger, "doomed")}}); err == nil {
+			t.Fatal("the hook's error was not returned")
+		}
+		if n := count(t, s.App.DB, "SELECT COUNT(*) FROM events"); n != clients*per {
+			t.Fatalf("a failed batch of repeats left raw events: %d, want %d", n, clients*per)
+		}
+		if n := count(t, s.App.DB, "SELECT SUM(count) FROM alerts"); n != clients*per {
+			t.Fatalf("a failed batch of repeats changed the counts: %d, want %d", n, clients*per)
+		}
 	})
 }
 

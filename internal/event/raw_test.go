@@ -224,6 +224,54 @@ func TestIngestAfterChangesElsewhere(t *testing.T) {
 	})
 }
 
+// Commits that repeat many alerts, one of them changed elsewhere meanwhile,
+// are tried again from the database: each raw event is stored once, on its
+// alert's chain. The two shapes are many alerts with a repeat each and a few
+// alerts with many repeats (on PostgreSQL, the raw events then go with the
+// updates as arrays, or as a VALUES list with arrays).
+func TestIngestManyRepeatsAfterChangeElsewhere(t *testing.T) {
+	testkit.Dialects(t, func(t *testing.T, d db.Dialect) {
+		s := testkit.Start(t, d)
+		in := started(t, &event.Ingester{DB: s.App.DB, Clock: s.Clock})
+		for _, shape := range []struct{ keys, repeats int }{{100, 1}, {10, 10}} {
+			svc := newService(t, s, fmt.Sprintf("svc-%d", shape.keys))
+			submit := func(repeats int) {
+				t.Helper()
+				var items []event.Routed
+				for r := range repeats {
+					for k := range shape.keys {
+						e := ev(event.Trigger, fmt.Sprintf("k%d", k))
+						e.ReceivedAt = s.Clock.Now().Add(time.Duration(r) * time.Millisecond)
+						items = append(items, event.Routed{ServiceID: svc, Event: e})
+					}
+				}
+				if _, err := in.Submit(context.Background(), items); err != nil {
+					t.Fatal(err)
+				}
+			}
+			submit(1)
+			if _, err := s.App.DB.W.Exec("UPDATE alerts SET status = 'acknowledged' WHERE service_id = $1 AND dedup_key = 'k3'", svc); err != nil {
+				t.Fatal(err)
+			}
+			submit(shape.repeats)
+			if n := count(t, s.App.DB, "SELECT COUNT(*) FROM events WHERE service_id = $1", svc); n != shape.keys*(1+shape.repeats) {
+				t.Fatalf("%+v: %d raw events, want %d", shape, n, shape.keys*(1+shape.repeats))
+			}
+			for k := range shape.keys {
+				a := alerts(t, s.App.DB, svc, fmt.Sprintf("k%d", k))
+				want := rawIDsBySQL(t, s.App.DB, "SELECT id FROM events WHERE alert_id = $1 ORDER BY id DESC", a[0].id)
+				got := rawIDs(t, s.App.DB, event.RawFilter{AlertID: a[0].id}, 100)
+				if len(a) != 1 || a[0].count != 1+shape.repeats || len(want) != 1+shape.repeats || fmt.Sprint(got) != fmt.Sprint(want) {
+					t.Fatalf("%+v k%d: alerts %+v, chain %v, table %v", shape, k, a, got, want)
+				}
+				if (k == 3) != (a[0].status == "acknowledged") {
+					t.Fatalf("%+v k%d: status %s", shape, k, a[0].status)
+				}
+			}
+		}
+	})
+}
+
 // An incident acknowledging its alerts changes their status behind the
 // commit loop's back: a repeat must not set it back, and an acknowledge
 // event must find the alert acknowledged already.
