@@ -45,22 +45,25 @@ import (
 // its commit: several servers may share its alerts, and a repeat must not
 // wait in one of them.
 
+// The longer repeats wait, the more of them a flush writes as one row per
+// alert: in a storm over 10,000 keys, a second instead of 250 ms wrote a
+// quarter of the rows and took the batch load 16 % further (BENCHMARKS.md).
 const (
-	deferMin     = 256                    // events in a commit before its repeats may wait
-	deferFor     = 250 * time.Millisecond // the longest a repeat waits
-	deferIdle    = 20 * time.Millisecond  // how long the loop stays idle before it writes what waits
-	deferMax     = 50_000                 // alerts waiting at most
-	appliedEvery = 10 * time.Second       // how often applied_event_id moves when nothing waits
+	deferMin     = 256                   // events in a commit before its repeats may wait
+	deferFor     = time.Second           // the longest a repeat waits
+	deferIdle    = 20 * time.Millisecond // how long the loop stays idle before it writes what waits
+	deferMax     = 50_000                // alerts waiting at most
+	appliedEvery = 10 * time.Second      // how often applied_event_id moves when nothing waits
 )
 
 // pendingTouch is what waits for one alert: repeats not yet written.
 type pendingTouch struct {
 	id        int64
 	key       stateKey
-	count     int     // triggers not yet counted
-	lastSeen  int64   // the newest of them
-	it        *Routed // the newest trigger: the alert's last payload
-	lastEvent int64   // the alert's newest raw event
+	count     int         // triggers not yet counted
+	lastSeen  int64       // the newest of them
+	trigger   lastTrigger // the newest of them: the alert's last payload
+	lastEvent int64       // the alert's newest raw event
 }
 
 // deferred is the commit loop's state of waiting repeats.
@@ -171,7 +174,7 @@ func (p *deferPlan) split(updates []*alertWrite) []*alertWrite {
 			w.count += t.count
 			w.lastSeen = max(w.lastSeen, t.lastSeen)
 			if w.it == nil {
-				w.it = t.it
+				w.waited = &t.trigger
 			}
 		}
 		if w.statusChanged {
@@ -195,7 +198,7 @@ func (p *deferPlan) write(bw *batchWriter, d *deferred, rows []*alertWrite) erro
 	ts := make([]*pendingTouch, 0, len(p.touches)+len(p.waiting))
 	for _, w := range p.touches {
 		t := &pendingTouch{id: w.state.id, key: stateKey{w.state.serviceID, w.state.key}, count: w.count,
-			lastSeen: w.lastSeen, it: w.it, lastEvent: w.state.lastEvent}
+			lastSeen: w.lastSeen, trigger: w.it.lastTrigger(), lastEvent: w.state.lastEvent}
 		if old := p.waiting[t.id]; old != nil {
 			t.count += old.count
 			t.lastSeen = max(t.lastSeen, old.lastSeen)
@@ -263,7 +266,7 @@ func (d *deferred) done(p *deferPlan, cache *openCache, lastRaw int64) {
 		}
 		t.count += w.count
 		t.lastSeen = max(t.lastSeen, w.lastSeen)
-		t.it, t.lastEvent = w.it, w.state.lastEvent
+		t.trigger, t.lastEvent = w.it.lastTrigger(), w.state.lastEvent
 	}
 }
 
@@ -278,7 +281,7 @@ var deferredTouchSQL = touchStatements(deferredTouchPer, "")
 func (bw *batchWriter) writeTouches(ts []*pendingTouch) error {
 	return inChunks(len(ts), touchChunk, func(args []any, i int) []any {
 		t := ts[i]
-		return touchArgs(args, t.id, t.count, t.lastSeen, t.it, t.lastEvent)
+		return touchArgs(args, t.id, t.count, t.lastSeen, t.trigger, t.lastEvent)
 	}, func(n int, args []any) error {
 		if err := bw.exec(deferredTouchSQL[n], args...); err != nil {
 			return fmt.Errorf("write repeated alerts: %w", err)
@@ -331,7 +334,7 @@ func (bw *batchWriter) replay() (int, error) {
 			return 0, fmt.Errorf("raw event %d: %w", u.trigger, err)
 		}
 		it.encode()
-		u.t.it = it
+		u.t.trigger = it.lastTrigger()
 		ts = append(ts, &u.t)
 	}
 	if err := bw.writeTouches(ts); err != nil {

@@ -154,3 +154,20 @@ func TestDeferredRepeatsAndChangesElsewhere(t *testing.T) {
 		}
 	})
 }
+
+// An acknowledge alone of an alert whose repeats wait writes them with it:
+// their count, and the newest one as the alert's last payload.
+func TestDeferredRepeatsTakenByAnAcknowledge(t *testing.T) {
+	testkit.Dialects(t, func(t *testing.T, d db.Dialect) {
+		s := testkit.Start(t, d)
+		const n = 300
+		in, svc := heldIngester(t, s, n)
+		t.Cleanup(in.Stop)
+		if _, err := in.Submit(context.Background(), []event.Routed{{ServiceID: svc, Event: ev(event.Acknowledge, "k1")}}); err != nil {
+			t.Fatal(err)
+		}
+		if got := summaries(t, s.App.DB, svc); got["acknowledged/2/second"] != 1 || got["triggered/2/second"] != n-1 {
+			t.Fatalf("alerts after an acknowledge of k1: %v; want k1 acknowledged with both triggers and the second summary", got)
+		}
+	})
+}

@@ -363,7 +363,8 @@ func (w *alertWrite) repeat() bool {
 
 type alertWrite struct {
 	state          *alertState
-	it             *Routed // the last event that triggered the alert; nil if none did
+	it             *Routed      // the last event that triggered the alert; nil if none did
+	waited         *lastTrigger // for a write without one: the newest trigger of the repeats that waited for the alert (deferred.go)
 	count          int
 	firstSeen      int64
 	lastSeen       int64
@@ -372,6 +373,32 @@ type alertWrite struct {
 	statusChanged  bool
 	created        bool  // inserted by this batch (else updated)
 	incident       int64 // for a created alert: the incident the hook joined it to (0: none)
+}
+
+// payload is the newest trigger the write carries into the alert: its own,
+// or one that waited; ok is false when it has none.
+func (w *alertWrite) payload() (t lastTrigger, ok bool) {
+	switch {
+	case w.it != nil:
+		return w.it.lastTrigger(), true
+	case w.waited != nil:
+		return *w.waited, true
+	}
+	return t, false
+}
+
+// lastTrigger is what an alert keeps of its newest trigger, its last
+// payload: what a repeat writes into it. Repeats that wait (deferred.go)
+// keep this copy rather than the event, which would keep its whole request
+// in memory.
+type lastTrigger struct {
+	severity, summary, host, labels string
+	rawID                           int64 // its raw event
+}
+
+func (r *Routed) lastTrigger() lastTrigger {
+	_, l := r.stored()
+	return lastTrigger{string(r.Event.Severity), r.Event.Summary, r.Event.Host, l, r.rawID}
 }
 
 // batchWriter is one commit's transaction.
@@ -699,10 +726,9 @@ func sqlBySize(maxChunk int, build func(n int) string) []string {
 
 // touchArgs appends the values of one touch row (touchStatements) but its
 // check: the alert, the triggers to add, the newest of them, its payload
-// (it) and the alert's newest raw event.
-func touchArgs(args []any, id int64, count int, lastSeen int64, it *Routed, lastEvent int64) []any {
-	_, l := it.stored()
-	return append(args, id, count, lastSeen, string(it.Event.Severity), it.Event.Summary, it.Event.Host, l, lastEvent, it.rawID)
+// and the alert's newest raw event.
+func touchArgs(args []any, id int64, count int, lastSeen int64, t lastTrigger, lastEvent int64) []any {
+	return append(args, id, count, lastSeen, t.severity, t.summary, t.host, t.labels, lastEvent, t.rawID)
 }
 
 // touchStatements repeat triggers on open alerts, many rows in one
@@ -988,10 +1014,8 @@ func (bw *batchWriter) updateAlerts(changed []*alertWrite, raws []rawEvent) erro
 			}
 			b.WriteByte(')')
 			var sev, sum, host, labels, trigger any
-			if w.it != nil {
-				ev := &w.it.Event
-				_, l := w.it.stored()
-				sev, sum, host, labels, trigger = string(ev.Severity), ev.Summary, ev.Host, l, w.it.rawID
+			if t, ok := w.payload(); ok {
+				sev, sum, host, labels, trigger = t.severity, t.summary, t.host, t.labels, t.rawID
 			}
 			args = append(args, w.state.id, w.state.status, w.count, w.lastSeen, sev, sum, host, labels, w.state.lastEvent,
 				db.IDOrNil(w.acknowledgedAt), db.IDOrNil(w.resolvedAt), trigger, w.state.loaded)
@@ -1019,11 +1043,8 @@ func (bw *batchWriter) updateAlerts(changed []*alertWrite, raws []rawEvent) erro
 		for i, w := range changed {
 			id[i], status[i], cnt[i], last[i], ack[i], res[i] = w.state.id, w.state.status, int64(w.count), w.lastSeen, w.acknowledgedAt, w.resolvedAt
 			lastEvent[i], loaded[i] = w.state.lastEvent, w.state.loaded
-			if w.it != nil {
-				ev := &w.it.Event
-				_, l := w.it.stored()
-				s, su, h := string(ev.Severity), ev.Summary, ev.Host
-				sev[i], sum[i], host[i], labels[i], trigger[i] = &s, &su, &h, &l, &w.it.rawID
+			if t, ok := w.payload(); ok {
+				sev[i], sum[i], host[i], labels[i], trigger[i] = &t.severity, &t.summary, &t.host, &t.labels, &t.rawID
 			}
 		}
 		head, args := "", []any{id, status, cnt, last, sev, sum, host, labels, lastEvent, ack, res, trigger, loaded}
@@ -1051,10 +1072,8 @@ func (bw *batchWriter) updateAlerts(changed []*alertWrite, raws []rawEvent) erro
 			continue
 		}
 		var sev, sum, host, labels, trigger any
-		if w.it != nil {
-			ev := &w.it.Event
-			_, l := w.it.stored()
-			sev, sum, host, labels, trigger = string(ev.Severity), ev.Summary, ev.Host, l, w.it.rawID
+		if t, ok := w.payload(); ok {
+			sev, sum, host, labels, trigger = t.severity, t.summary, t.host, t.labels, t.rawID
 		}
 		if err := bw.execAll(1, alertUpdate, w.state.status, w.count, w.lastSeen, w.lastSeen, sev, sum, host, labels, w.state.lastEvent, trigger,
 			db.IDOrNil(w.acknowledgedAt), db.IDOrNil(w.resolvedAt), w.state.id, w.state.loaded); err != nil {
@@ -1063,7 +1082,7 @@ func (bw *batchWriter) updateAlerts(changed []*alertWrite, raws []rawEvent) erro
 	}
 	return inChunks(len(touch), touchChunk, func(args []any, i int) []any {
 		w := touch[i]
-		return append(touchArgs(args, w.state.id, w.count, w.lastSeen, w.it, w.state.lastEvent), w.state.loaded)
+		return append(touchArgs(args, w.state.id, w.count, w.lastSeen, w.it.lastTrigger(), w.state.lastEvent), w.state.loaded)
 	}, func(n int, args []any) error { return bw.execAll(n, touchSQL[n], args...) })
 }
 
