@@ -82,7 +82,8 @@ type AlertChange struct {
 // changes) but their rows are not there yet, so the hook does not write
 // them; it sets the incident a new alert joins in the IncidentID of its
 // "created" change, and the alert is inserted with it. The batch's raw
-// events are stored after it too. An error fails the whole batch, so
+// events are stored after it, or on PostgreSQL, when the batch updates
+// alerts, with those updates before it. An error fails the whole batch, so
 // nothing is half done; anything kept in memory belongs in AfterCommit,
 // since the batch may still fail after the hook.
 type Hook func(ctx context.Context, tx *sql.Tx, changes []AlertChange) error
@@ -98,12 +99,12 @@ type Hook func(ctx context.Context, tx *sql.Tx, changes []AlertChange) error
 // look up the open alerts of the keys it does not remember (opencache.go),
 // one to number its raw events and new alerts, one to update the alerts,
 // one to insert new ones (with their incident: Hook), one to store the raw
-// events, each chained to the alert's event
-// before it (PostgreSQL: array parameters and unnest, each statement being
-// a network round trip; SQLite: multi-row statements in chunks, kept
-// prepared by the driver's statement cache). On SQLite a burst's repeats
-// are written to their alerts once per flush instead of once per commit
-// (deferred.go).
+// events, each chained to the alert's event before it (SQLite: multi-row
+// statements in chunks, kept prepared by the driver's statement cache;
+// PostgreSQL: VALUES lists or array parameters, each statement being a
+// network round trip, so the raw events go with the alert updates). On
+// SQLite a burst's repeats are written to their alerts once per flush
+// instead of once per commit (deferred.go).
 type Ingester struct {
 	DB    *db.DB
 	Clock clock.Clock
@@ -786,15 +787,16 @@ func (bw *batchWriter) exec(q string, args ...any) error {
 	return err
 }
 
-// execAll runs an update of n alerts, each checked with stillAsLoaded: if
-// fewer rows change, one of them changed elsewhere (errStale).
-func (bw *batchWriter) execAll(n int, q string, args ...any) error {
+// execAll runs an update of n alerts (what it does, for its errors), each
+// checked with stillAsLoaded: if fewer rows change, one of them changed
+// elsewhere (errStale).
+func (bw *batchWriter) execAll(what string, n int, q string, args ...any) error {
 	res, err := bw.tx.ExecContext(bw.ctx, q, args...)
 	if err != nil {
-		return fmt.Errorf("update alerts: %w", err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	if got, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("update alerts: %w", err)
+		return fmt.Errorf("%s: %w", what, err)
 	} else if got != int64(n) {
 		return errStale
 	}
@@ -1000,7 +1002,7 @@ func (bw *batchWriter) updateAlerts(changed []*alertWrite, raws []rawEvent) erro
 		types := [per]string{"BIGINT", "TEXT", "BIGINT", "BIGINT", "TEXT", "TEXT", "TEXT", "TEXT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "TEXT"}
 		var b strings.Builder
 		b.WriteString("v(id, status, n, last_seen, severity, summary, host, labels, last_event_id, ack, res, trigger_event_id, loaded) AS (VALUES ")
-		args := make([]any, 0, len(changed)*per+len(raws)*rawInsertPer)
+		args := make([]any, 0, len(changed)*per+rawInsertPer)
 		for j, w := range changed {
 			if j > 0 {
 				b.WriteByte(',')
@@ -1027,12 +1029,12 @@ func (bw *batchWriter) updateAlerts(changed []*alertWrite, raws []rawEvent) erro
 			last_event_id = v.last_event_id, trigger_event_id = COALESCE(v.trigger_event_id, alerts.trigger_event_id),
 			acknowledged_at = COALESCE(alerts.acknowledged_at, v.ack), resolved_at = COALESCE(v.res, alerts.resolved_at)
 			FROM v WHERE alerts.id = v.id AND ` + stillAsLoaded + ` = v.loaded`)
-		head := "WITH "
+		head, what := "WITH ", "update alerts"
 		if len(raws) > 0 {
-			q, rawArgs := pgRawInsert(raws, len(args)+1)
-			head, args = "WITH r AS ("+q+"), ", append(args, rawArgs...)
+			q, rawArgs := pgRawArrays(raws, len(args)+1)
+			head, what, args = "WITH r AS ("+q+"), ", withRaws, append(args, rawArgs...)
 		}
-		return bw.execAll(len(changed), head+b.String(), args...)
+		return bw.execAll(what, len(changed), head+b.String(), args...)
 	}
 	if bw.d == db.Postgres {
 		n := len(changed)
@@ -1047,12 +1049,12 @@ func (bw *batchWriter) updateAlerts(changed []*alertWrite, raws []rawEvent) erro
 				sev[i], sum[i], host[i], labels[i], trigger[i] = &t.severity, &t.summary, &t.host, &t.labels, &t.rawID
 			}
 		}
-		head, args := "", []any{id, status, cnt, last, sev, sum, host, labels, lastEvent, ack, res, trigger, loaded}
+		head, what, args := "", "update alerts", []any{id, status, cnt, last, sev, sum, host, labels, lastEvent, ack, res, trigger, loaded}
 		if len(raws) > 0 {
-			q, rawArgs := pgRawInsert(raws, len(args)+1)
-			head, args = "WITH r AS ("+q+") ", append(args, rawArgs...)
+			q, rawArgs := pgRawArrays(raws, len(args)+1)
+			head, what, args = "WITH r AS ("+q+") ", withRaws, append(args, rawArgs...)
 		}
-		return bw.execAll(n, head+`UPDATE alerts SET status = v.status, count = alerts.count + v.n,
+		return bw.execAll(what, n, head+`UPDATE alerts SET status = v.status, count = alerts.count + v.n,
 			last_seen = GREATEST(v.last_seen, alerts.last_seen),
 			severity = COALESCE(v.severity, alerts.severity), summary = COALESCE(v.summary, alerts.summary),
 			host = COALESCE(v.host, alerts.host), labels = COALESCE(v.labels, alerts.labels),
@@ -1075,7 +1077,7 @@ func (bw *batchWriter) updateAlerts(changed []*alertWrite, raws []rawEvent) erro
 		if t, ok := w.payload(); ok {
 			sev, sum, host, labels, trigger = t.severity, t.summary, t.host, t.labels, t.rawID
 		}
-		if err := bw.execAll(1, alertUpdate, w.state.status, w.count, w.lastSeen, w.lastSeen, sev, sum, host, labels, w.state.lastEvent, trigger,
+		if err := bw.execAll("update alerts", 1, alertUpdate, w.state.status, w.count, w.lastSeen, w.lastSeen, sev, sum, host, labels, w.state.lastEvent, trigger,
 			db.IDOrNil(w.acknowledgedAt), db.IDOrNil(w.resolvedAt), w.state.id, w.state.loaded); err != nil {
 			return err
 		}
@@ -1083,7 +1085,7 @@ func (bw *batchWriter) updateAlerts(changed []*alertWrite, raws []rawEvent) erro
 	return inChunks(len(touch), touchChunk, func(args []any, i int) []any {
 		w := touch[i]
 		return append(touchArgs(args, w.state.id, w.count, w.lastSeen, w.it.lastTrigger(), w.state.lastEvent), w.state.loaded)
-	}, func(n int, args []any) error { return bw.execAll(n, touchSQL[n], args...) })
+	}, func(n int, args []any) error { return bw.execAll("update alerts", n, touchSQL[n], args...) })
 }
 
 // rawEvent is one event as the events table stores it: numbered before it
@@ -1181,7 +1183,7 @@ func (bw *batchWriter) insertRaw(raws []rawEvent) error {
 		return nil
 	}
 	if bw.d == db.Postgres {
-		q, args := pgRawInsert(raws, 1)
+		q, args := pgRawInsert(raws)
 		if err := bw.exec(q, args...); err != nil {
 			return fmt.Errorf("insert events: %w", err)
 		}
@@ -1204,23 +1206,34 @@ func (r *rawEvent) row(args []any) []any {
 		ev.DedupKey, body, orNull(r.prevID))
 }
 
-// pgRawInsert is the PostgreSQL statement that inserts raws, with its
-// parameters numbered from first (so that it can go inside another
-// statement): a VALUES list for a few rows, arrays through unnest for many.
-func pgRawInsert(raws []rawEvent, first int) (string, []any) {
-	if len(raws) <= pgSmallBatch {
-		var b strings.Builder
-		b.WriteString(rawInsertCols)
-		args := make([]any, 0, len(raws)*rawInsertPer)
-		for i := range raws {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteString("(" + db.Postgres.Params(first+len(args), rawInsertPer) + ")")
-			args = raws[i].row(args)
-		}
-		return b.String(), args
+// withRaws names, in errors, an update of alerts that also inserts the raw
+// events.
+const withRaws = "update alerts and insert their raw events"
+
+// pgRawInsert is the PostgreSQL statement that inserts raws: a VALUES list
+// for a few rows, arrays through unnest for many.
+func pgRawInsert(raws []rawEvent) (string, []any) {
+	if len(raws) > pgSmallBatch {
+		return pgRawArrays(raws, 1)
 	}
+	var b strings.Builder
+	b.WriteString(rawInsertCols)
+	args := make([]any, 0, len(raws)*rawInsertPer)
+	for i := range raws {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("(" + db.Postgres.Params(len(args)+1, rawInsertPer) + ")")
+		args = raws[i].row(args)
+	}
+	return b.String(), args
+}
+
+// pgRawArrays inserts raws as arrays through unnest, with its parameters
+// numbered from first: one text whatever their number, so that it can go
+// inside another statement without multiplying that statement's texts
+// (each is prepared once per connection).
+func pgRawArrays(raws []rawEvent, first int) (string, []any) {
 	n := len(raws)
 	id, at, svc, alert, prev := make([]int64, n), make([]int64, n), make([]int64, n), make([]*int64, n), make([]*int64, n)
 	src, action, key, body := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
