@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"reflect"
 	"regexp"
 	"strconv"
@@ -198,36 +199,15 @@ func (c *client) rawRequest(method, p string, body []byte, headers ...string) *t
 
 // --- PagerDuty Events API v2 ---
 
-// The example event of PagerDuty's Events API v2 documentation.
-const pdDocumented = `{
-  "payload": {
-    "summary": "Example alert on host1.example.com",
-    "timestamp": "2015-07-17T08:42:58.315+0000",
-    "source": "monitoringtool:cloudvendor:central-region-dc-01:852559987:cluster/api-stats-prod-003",
-    "severity": "info",
-    "component": "postgres",
-    "group": "prod-datapipe",
-    "class": "deploy",
-    "custom_details": {
-      "ping time": "1500ms",
-      "load avg": 0.75
-    }
-  },
-  "routing_key": "ROUTING_KEY",
-  "dedup_key": "samplekeyhere",
-  "images": [{
-    "src": "https://www.pagerduty.com/wp-content/uploads/2016/05/pagerduty-logo-green.png",
-    "href": "https://example.com/",
-    "alt": "Example text"
-  }],
-  "links": [{
-    "href": "https://example.com/",
-    "text": "Link text"
-  }],
-  "event_action": "trigger",
-  "client": "Sample Monitoring Service",
-  "client_url": "https://monitoring.example.com"
-}`
+// The example event of PagerDuty's Events API v2 documentation, which the
+// decoder's tests use too.
+var pdDocumented = func() string {
+	b, err := os.ReadFile("../event/testdata/pagerduty-documented.json")
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}()
 
 func TestPagerDutyEvents(t *testing.T) {
 	testkit.Dialects(t, func(t *testing.T, d db.Dialect) {

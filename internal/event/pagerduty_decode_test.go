@@ -1,6 +1,7 @@
 package event
 
 import (
+	"os"
 	"strings"
 	"testing"
 )
@@ -14,37 +15,14 @@ func samePagerDutyAsReference(t testing.TB, body []byte) bool {
 }
 
 // pdBody is an Events API v2 trigger as PagerDuty documents it, with every
-// field.
-const pdBody = `{
-  "payload": {
-    "summary": "DISK at 99% on machine prod-datapipe03.example.com",
-    "timestamp": "2015-07-17T08:42:58.315+0000",
-    "severity": "critical",
-    "source": "prod-datapipe03.example.com",
-    "component": "mysql",
-    "group": "prod-datapipe",
-    "class": "disk",
-    "custom_details": {
-      "free space": "1%",
-      "ping time": "1500ms",
-      "load avg": 0.75
-    }
-  },
-  "routing_key": "samplekeyhere",
-  "dedup_key": "samplekeyhere",
-  "images": [{
-    "src": "https://www.pagerduty.com/wp-content/uploads/2016/05/pagerduty-logo-green.png",
-    "href": "https://example.com/",
-    "alt": "Example text"
-  }],
-  "links": [{
-    "href": "https://example.com/",
-    "text": "Link text"
-  }],
-  "event_action": "trigger",
-  "client": "Sample Monitoring Service",
-  "client_url": "https://monitoring.example.com"
-}`
+// field (the API tests send it too).
+var pdBody = func() string {
+	b, err := os.ReadFile("testdata/pagerduty-documented.json")
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}()
 
 func TestDecodePagerDuty(t *testing.T) {
 	for _, c := range []struct {
