@@ -390,73 +390,20 @@ func (bw *batchWriter) updateAlerts(changed []*alertWrite, raws []rawEvent) erro
 	if len(changed) == 0 {
 		return nil
 	}
-	if bw.d == db.Postgres && len(changed) <= pgSmallBatch {
-		const per = 13
-		types := [per]string{"BIGINT", "TEXT", "BIGINT", "BIGINT", "TEXT", "TEXT", "TEXT", "TEXT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "TEXT"}
-		var b strings.Builder
-		b.WriteString("v(id, status, n, last_seen, severity, summary, host, labels, last_event_id, ack, res, trigger_event_id, loaded) AS (VALUES ")
-		args := make([]any, 0, len(changed)*per+rawInsertPer)
-		for j, w := range changed {
-			if j > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteByte('(')
-			for k := range per {
-				if k > 0 {
-					b.WriteByte(',')
-				}
-				b.WriteString("CAST($" + strconv.Itoa(len(args)+k+1) + " AS " + types[k] + ")")
-			}
-			b.WriteByte(')')
-			var sev, sum, host, labels, trigger any
-			if t, ok := w.payload(); ok {
-				sev, sum, host, labels, trigger = t.severity, t.summary, t.host, t.labels, t.rawID
-			}
-			args = append(args, w.state.id, w.state.status, w.count, w.lastSeen, sev, sum, host, labels, w.state.lastEvent,
-				db.IDOrNil(w.acknowledgedAt), db.IDOrNil(w.resolvedAt), trigger, w.state.loaded)
-		}
-		b.WriteString(`) UPDATE alerts SET status = v.status, count = alerts.count + v.n,
-			last_seen = GREATEST(v.last_seen, alerts.last_seen),
-			severity = COALESCE(v.severity, alerts.severity), summary = COALESCE(v.summary, alerts.summary),
-			host = COALESCE(v.host, alerts.host), labels = COALESCE(v.labels, alerts.labels),
-			last_event_id = v.last_event_id, trigger_event_id = COALESCE(v.trigger_event_id, alerts.trigger_event_id),
-			acknowledged_at = COALESCE(alerts.acknowledged_at, v.ack), resolved_at = COALESCE(v.res, alerts.resolved_at)
-			FROM v WHERE alerts.id = v.id AND ` + stillAsLoaded + ` = v.loaded`)
-		head, what := "WITH ", "update alerts"
-		if len(raws) > 0 {
-			q, rawArgs := pgRawArrays(raws, len(args)+1)
-			head, what, args = "WITH r AS ("+q+"), ", withRaws, append(args, rawArgs...)
-		}
-		return bw.execAll(what, len(changed), head+b.String(), args...)
-	}
 	if bw.d == db.Postgres {
-		n := len(changed)
-		id, cnt, last, ack, res := make([]int64, n), make([]int64, n), make([]int64, n), make([]*int64, n), make([]*int64, n)
-		status, sev, sum, host, labels := make([]string, n), make([]*string, n), make([]*string, n), make([]*string, n),
-			make([]*string, n)
-		lastEvent, trigger, loaded := make([]int64, n), make([]*int64, n), make([]string, n)
-		for i, w := range changed {
-			id[i], status[i], cnt[i], last[i], ack[i], res[i] = w.state.id, w.state.status, int64(w.count), w.lastSeen, w.acknowledgedAt, w.resolvedAt
-			lastEvent[i], loaded[i] = w.state.lastEvent, w.state.loaded
-			if t, ok := w.payload(); ok {
-				sev[i], sum[i], host[i], labels[i], trigger[i] = &t.severity, &t.summary, &t.host, &t.labels, &t.rawID
-			}
-		}
-		head, what, args := "", "update alerts", []any{id, status, cnt, last, sev, sum, host, labels, lastEvent, ack, res, trigger, loaded}
+		rows, args := pgAlertRows(changed)
+		with, what := "WITH "+rows, "update alerts"
 		if len(raws) > 0 {
 			q, rawArgs := pgRawArrays(raws, len(args)+1)
-			head, what, args = "WITH r AS ("+q+") ", withRaws, append(args, rawArgs...)
+			with, what, args = "WITH r AS ("+q+"), "+rows, withRaws, append(args, rawArgs...)
 		}
-		return bw.execAll(what, n, head+`UPDATE alerts SET status = v.status, count = alerts.count + v.n,
+		return bw.execAll(what, len(changed), with+` UPDATE alerts SET status = v.status, count = alerts.count + v.n,
 			last_seen = GREATEST(v.last_seen, alerts.last_seen),
 			severity = COALESCE(v.severity, alerts.severity), summary = COALESCE(v.summary, alerts.summary),
 			host = COALESCE(v.host, alerts.host), labels = COALESCE(v.labels, alerts.labels),
 			last_event_id = v.last_event_id, trigger_event_id = COALESCE(v.trigger_event_id, alerts.trigger_event_id),
 			acknowledged_at = COALESCE(alerts.acknowledged_at, v.ack), resolved_at = COALESCE(v.res, alerts.resolved_at)
-			FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[],
-				$9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $13::text[])
-				AS v(id, status, n, last_seen, severity, summary, host, labels, last_event_id, ack, res, trigger_event_id, loaded)
-			WHERE alerts.id = v.id AND `+stillAsLoaded+` = v.loaded`, args...)
+			FROM v WHERE alerts.id = v.id AND `+stillAsLoaded+` = v.loaded`, args...)
 	}
 	// Repeated triggers, the common case, many rows per statement; status
 	// changes row by row.
@@ -479,6 +426,59 @@ func (bw *batchWriter) updateAlerts(changed []*alertWrite, raws []rawEvent) erro
 		w := touch[i]
 		return append(touchArgs(args, w.state.id, w.count, w.lastSeen, w.it.lastTrigger(), w.state.lastEvent), w.state.loaded)
 	}, func(n int, args []any) error { return bw.execAll("update alerts", n, touchSQL[n], args...) })
+}
+
+// pgAlertRows is the common table v of a PostgreSQL alert update, one row
+// per changed alert (id, status, triggers to add, last seen, payload,
+// newest raw event, acknowledged and resolved times, newest trigger, and
+// what it was loaded as), with its parameters from $1: a VALUES list for a
+// few alerts, arrays through unnest for many (one text whatever their
+// number).
+func pgAlertRows(changed []*alertWrite) (string, []any) {
+	const cols = "v(id, status, n, last_seen, severity, summary, host, labels, last_event_id, ack, res, trigger_event_id, loaded)"
+	if len(changed) <= pgSmallBatch {
+		const per = 13
+		types := [per]string{"BIGINT", "TEXT", "BIGINT", "BIGINT", "TEXT", "TEXT", "TEXT", "TEXT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "TEXT"}
+		var b strings.Builder
+		b.WriteString(cols + " AS (VALUES ")
+		args := make([]any, 0, len(changed)*per+rawInsertPer)
+		for j, w := range changed {
+			if j > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteByte('(')
+			for k := range per {
+				if k > 0 {
+					b.WriteByte(',')
+				}
+				b.WriteString("CAST($" + strconv.Itoa(len(args)+k+1) + " AS " + types[k] + ")")
+			}
+			b.WriteByte(')')
+			var sev, sum, host, labels, trigger any
+			if t, ok := w.payload(); ok {
+				sev, sum, host, labels, trigger = t.severity, t.summary, t.host, t.labels, t.rawID
+			}
+			args = append(args, w.state.id, w.state.status, w.count, w.lastSeen, sev, sum, host, labels, w.state.lastEvent,
+				db.IDOrNil(w.acknowledgedAt), db.IDOrNil(w.resolvedAt), trigger, w.state.loaded)
+		}
+		b.WriteByte(')')
+		return b.String(), args
+	}
+	n := len(changed)
+	id, cnt, last, ack, res := make([]int64, n), make([]int64, n), make([]int64, n), make([]*int64, n), make([]*int64, n)
+	status, sev, sum, host, labels := make([]string, n), make([]*string, n), make([]*string, n), make([]*string, n),
+		make([]*string, n)
+	lastEvent, trigger, loaded := make([]int64, n), make([]*int64, n), make([]string, n)
+	for i, w := range changed {
+		id[i], status[i], cnt[i], last[i], ack[i], res[i] = w.state.id, w.state.status, int64(w.count), w.lastSeen, w.acknowledgedAt, w.resolvedAt
+		lastEvent[i], loaded[i] = w.state.lastEvent, w.state.loaded
+		if t, ok := w.payload(); ok {
+			sev[i], sum[i], host[i], labels[i], trigger[i] = &t.severity, &t.summary, &t.host, &t.labels, &t.rawID
+		}
+	}
+	return `v AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::text[],
+		$8::text[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $13::text[]) AS ` + cols + `)`,
+		[]any{id, status, cnt, last, sev, sum, host, labels, lastEvent, ack, res, trigger, loaded}
 }
 
 // rawEvent is one event as the events table stores it: numbered before it
